@@ -4,10 +4,10 @@ using Kdx.Dump;
 
 namespace Kdx.Kernel;
 
-public sealed class KernelLayout(VmcoreInfo vmcoreInfo, Btf.Btf? btf = null)
+public sealed class KernelLayout(VmcoreInfo vmcoreInfo, Btf.BtfTypes? btf = null)
 {
     public VmcoreInfo VmcoreInfo { get; } = vmcoreInfo;
-    public Btf.Btf? Btf { get; } = btf;
+    public Btf.BtfTypes? Btf { get; } = btf;
 
     /// <summary>Byte offset of <paramref name="member"/> (a path, e.g. "se.sum_exec_runtime") in <paramref name="structName"/>, or null.</summary>
     public ulong? Offset(string structName, string member) =>

@@ -12,7 +12,7 @@ public readonly record struct BtfField(string Path, int Type, ulong BitOffset, u
     public ulong ByteOffset => BitOffset / 8;
 }
 
-public sealed partial class Btf
+public sealed partial class BtfTypes
 {
     /// <summary>Deepest nesting of anonymous members searched for a name.</summary>
     public const int MaxAnonymousDepth = 32;

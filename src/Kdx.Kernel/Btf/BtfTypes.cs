@@ -7,7 +7,7 @@ using Kdx.Dump;
 
 namespace Kdx.Kernel.Btf;
 
-public sealed partial class Btf
+public sealed partial class BtfTypes
 {
     public const ushort Magic = 0xeB9F;
     private const int HeaderMinLength = 24;
@@ -23,7 +23,7 @@ public sealed partial class Btf
     private readonly byte[] _strings;
     private readonly Lazy<Dictionary<string, int[]>> _byName;
 
-    private Btf(string source, Btf? baseBtf, BtfType[] types, byte[] strings)
+    private BtfTypes(string source, BtfTypes? baseBtf, BtfType[] types, byte[] strings)
     {
         Source = source;
         Base = baseBtf;
@@ -36,7 +36,7 @@ public sealed partial class Btf
     public string Source { get; }
 
     /// <summary>The base BTF for split BTF (a module's), else null.</summary>
-    public Btf? Base { get; }
+    public BtfTypes? Base { get; }
 
     /// <summary>First type id defined by this blob (1 for base BTF).</summary>
     public int FirstId => Base is null ? 1 : Base.EndId;
@@ -70,7 +70,7 @@ public sealed partial class Btf
     public bool Contains(int id) => id >= 0 && id < EndId;
 
     /// <summary>Parses a raw BTF blob; <paramref name="baseBtf"/> makes it split BTF continuing the base's ids and strings.</summary>
-    public static Btf Parse(ReadOnlySpan<byte> blob, string source = "BTF", Btf? baseBtf = null)
+    public static BtfTypes Parse(ReadOnlySpan<byte> blob, string source = "BTF", BtfTypes? baseBtf = null)
     {
         if (blob.Length > MaxBlobLength)
             Fail(source, 0, $"BTF blob of {blob.Length} bytes exceeds the {MaxBlobLength}-byte limit");
@@ -112,7 +112,7 @@ public sealed partial class Btf
 
         var parser = new RecordParser(source, baseBtf, strings, typeStart, bigEndian);
         var parsed = parser.ParseAll(types);
-        var btf = new Btf(source, baseBtf, parsed, strings);
+        var btf = new BtfTypes(source, baseBtf, parsed, strings);
         btf.CheckReferences(typeStart, parser.RecordOffsets);
         return btf;
     }
@@ -171,7 +171,7 @@ public sealed partial class Btf
     }
 
     [DoesNotReturn]
-    internal static Btf Fail(string source, long offset, string problem) => throw new DumpFormatException(source, offset, problem);
+    internal static BtfTypes Fail(string source, long offset, string problem) => throw new DumpFormatException(source, offset, problem);
 
     [DoesNotReturn]
     internal static T Fail<T>(string source, long offset, string problem) => throw new DumpFormatException(source, offset, problem);
@@ -187,7 +187,7 @@ public sealed partial class Btf
     }
 
     /// <summary>Walks the type section record by record, checking every length before reading it.</summary>
-    private sealed class RecordParser(string source, Btf? baseBtf, byte[] strings, int sectionStart, bool bigEndian)
+    private sealed class RecordParser(string source, BtfTypes? baseBtf, byte[] strings, int sectionStart, bool bigEndian)
     {
         private readonly Dictionary<uint, string> _names = new();
         private readonly List<int> _offsets = [];

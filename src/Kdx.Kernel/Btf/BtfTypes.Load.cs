@@ -5,16 +5,16 @@ using Kdx.Kernel.Memory;
 
 namespace Kdx.Kernel.Btf;
 
-public sealed partial class Btf
+public sealed partial class BtfTypes
 {
     /// <summary>Loads the .BTF section of a vmlinux (base BTF) or of a module (pass the vmlinux BTF as base).</summary>
-    public static Btf FromElf(string path, Btf? baseBtf = null)
+    public static BtfTypes FromElf(string path, BtfTypes? baseBtf = null)
     {
         using var image = ElfImage.Open(path);
         return FromElf(image, baseBtf);
     }
 
-    public static Btf FromElf(ElfImage image, Btf? baseBtf = null)
+    public static BtfTypes FromElf(ElfImage image, BtfTypes? baseBtf = null)
     {
         if (image.FindSection(".BTF") is not { } section)
             return Fail(image.Path, 0, "no .BTF section (kernel built without CONFIG_DEBUG_INFO_BTF?)");
@@ -26,7 +26,7 @@ public sealed partial class Btf
     /// Reads the kernel's BTF from memory between two addresses (kallsyms' <c>__start_BTF</c> and
     /// <c>__stop_BTF</c>, or a module's <c>btf_data</c>/<c>btf_data_size</c>).
     /// </summary>
-    public static Btf FromMemory(IKernelMemory memory, ulong start, ulong stop, Btf? baseBtf = null)
+    public static BtfTypes FromMemory(IKernelMemory memory, ulong start, ulong stop, BtfTypes? baseBtf = null)
     {
         var source = $"BTF at 0x{start:x}";
         if (stop <= start || stop - start > MaxBlobLength)

@@ -2,7 +2,7 @@
 // hostile blob's reference cycles end in a DumpFormatException instead of a hang.
 namespace Kdx.Kernel.Btf;
 
-public sealed partial class Btf
+public sealed partial class BtfTypes
 {
     /// <summary>Longest typedef/modifier/array chain followed before calling the blob cyclic.</summary>
     public const int MaxChain = 64;
