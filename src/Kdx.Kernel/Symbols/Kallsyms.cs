@@ -136,8 +136,16 @@ public static class Kallsyms
             offsets[i] = BinaryPrimitives.ReadUInt16LittleEndian(index.AsSpan(i * 2));
             maxOffset = Math.Max(maxOffset, offsets[i]);
         }
-        // The longest token is far below 256 bytes; read past the last start to find its NUL.
-        var table = memory.ReadBytes(tableAt, maxOffset + 256);
+        // The table's length is known only from its last token's NUL: read up to it, never past the page holding it.
+        var reader = new SequentialReader(memory, tableAt);
+        var table = new byte[maxOffset + 256];
+        var length = 0;
+        while (length < table.Length)
+        {
+            table[length] = reader.Next();
+            if (length++ >= maxOffset && table[length - 1] == 0)
+                break;
+        }
         var tokens = new string[TokenCount];
         for (var i = 0; i < TokenCount; i++)
         {
