@@ -166,6 +166,14 @@ public sealed class ElfImage : IKernelMemory, IDisposable
         return table;
     }
 
+    /// <summary>Reads file bytes at a file offset (e.g. a PT_NOTE segment).</summary>
+    public void ReadFile(long offset, Span<byte> destination)
+    {
+        if (offset < 0 || offset + destination.Length > _length)
+            Fail(offset, $"read of {destination.Length} bytes runs past the end of the file");
+        ReadAt(offset, destination);
+    }
+
     private void ReadAt(long offset, Span<byte> destination)
     {
         var done = 0;
