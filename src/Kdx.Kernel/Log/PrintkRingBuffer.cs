@@ -64,8 +64,10 @@ public static class PrintkRingBuffer
         var count = 1UL << (int)countBits;
         if (o.DescSize == 0 || o.InfoSize == 0 || o.DescSize > 4096 || o.InfoSize > 4096)
             throw new DumpFormatException("VMCOREINFO", 0, $"implausible SIZE(prb_desc)={o.DescSize} or SIZE(printk_info)={o.InfoSize}");
-        var descs = memory.ReadBytes(memory.ReadPointer(descRing + o.Descs), checked((int)(count * o.DescSize)));
-        var infos = memory.ReadBytes(memory.ReadPointer(descRing + o.Infos), checked((int)(count * o.InfoSize)));
+        if (count * (o.DescSize + o.InfoSize) > 1UL << 30)
+            throw new DumpFormatException("printk", (long)(descRing + o.CountBits), $"{count} descriptors of {o.DescSize}+{o.InfoSize} bytes exceed 1 GiB");
+        var descs = memory.ReadBytes(memory.ReadPointer(descRing + o.Descs), (int)(count * o.DescSize));
+        var infos = memory.ReadBytes(memory.ReadPointer(descRing + o.Infos), (int)(count * o.InfoSize));
         var headId = memory.ReadU64(descRing + o.HeadId + o.Counter);
         var tailId = memory.ReadU64(descRing + o.TailId + o.Counter);
 
