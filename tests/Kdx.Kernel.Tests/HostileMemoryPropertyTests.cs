@@ -63,9 +63,10 @@ public class HostileMemoryPropertyTests
         var symbols = new List<KernelSymbol>();
         for (var i = 0; i < 300; i++)
             symbols.Add(new KernelSymbol(i == 0 ? "_stext" : $"sym_{i}_{new string('q', i % 150)}", 0xffffffff81000000 + (ulong)i * 0x40, i % 2 == 0 ? 'T' : 't'));
+        var (pristine, info) = KallsymsBuilder.Build(symbols, KallsymsAddressing.BaseRelative, 0xffffffff81000000);
         Damage(4).Sample(damage =>
         {
-            var (memory, info) = KallsymsBuilder.Build(symbols, KallsymsAddressing.BaseRelative, 0xffffffff81000000);
+            var memory = pristine.Clone();
             (ulong, int)[] regions =
             [
                 (info.Symbol("kallsyms_names")!.Value, 4096), (info.Symbol("kallsyms_token_table")!.Value, 1024),

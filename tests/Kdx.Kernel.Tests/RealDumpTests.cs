@@ -98,10 +98,9 @@ public class RealDumpTests(ITestOutputHelper output)
             return;
         }
         using var core = ElfImage.Open(path);
-        var info = LabDumps.ReadVmcoreInfo(core);
-        var symbols = Kallsyms.Read(core, info);
-        var btf = BtfTypes.FromMemory(core, symbols.Lookup("__start_BTF")!.Value.Address, symbols.Lookup("__stop_BTF")!.Value.Address);
-        var log = KernelLog.Read(core, new KernelLayout(info, btf));
+        var kernel = new DumpedKernel(core, LabDumps.ReadVmcoreInfo(core));
+        var log = kernel.Log;
+        Assert.NotNull(kernel.Btf); // level comes from BTF's printk_info bitfields
         Assert.Equal(LogBufferKind.LocklessRing, log.Kind);
         var expected = File.ReadAllText(golden, System.Text.Encoding.Latin1);
         var actual = LogFormatter.Format(log.Records);

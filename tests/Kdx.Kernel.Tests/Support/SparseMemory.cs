@@ -22,6 +22,15 @@ public sealed class SparseMemory : IKernelMemory
 
     public void Map(ulong at, byte[] bytes) => _regions.Add((at, bytes));
 
+    /// <summary>An independent copy, for tests that damage memory built once.</summary>
+    public SparseMemory Clone()
+    {
+        var copy = new SparseMemory();
+        foreach (var (at, bytes) in _regions)
+            copy.Map(at, (byte[])bytes.Clone());
+        return copy;
+    }
+
     public void Read(ulong vaddr, Span<byte> destination)
     {
         Reads++;
