@@ -140,34 +140,34 @@ public sealed partial class BtfTypes
     /// <summary>Every referenced type id must exist; done after all records are read because references go forward too.</summary>
     private void CheckReferences(int typeStart, int[] recordOffsets)
     {
-        var end = EndId;
         for (var i = 0; i < _types.Length; i++)
         {
             var t = _types[i];
             var at = typeStart + recordOffsets[i];
-            void Check(int id, string what)
-            {
-                if (id < 0 || id >= end)
-                    Fail(Source, at, $"BTF type [{t.Id}] {t.Kind}: {what} refers to missing type id {id}");
-            }
             switch (t.Kind)
             {
                 case BtfKind.Ptr or BtfKind.Typedef or BtfKind.Volatile or BtfKind.Const or BtfKind.Restrict
                     or BtfKind.Func or BtfKind.FuncProto or BtfKind.Var or BtfKind.DeclTag or BtfKind.TypeTag:
-                    Check(t.Type, "type");
+                    CheckReference(t, t.Type, "type", at);
                     break;
                 case BtfKind.Array:
-                    Check(t.Array.ElementType, "element type");
-                    Check(t.Array.IndexType, "index type");
+                    CheckReference(t, t.Array.ElementType, "element type", at);
+                    CheckReference(t, t.Array.IndexType, "index type", at);
                     break;
             }
-            foreach (var m in t.Members)
-                Check(m.Type, $"member '{m.Name}'");
-            foreach (var p in t.Parameters)
-                Check(p.Type, $"parameter '{p.Name}'");
-            foreach (var v in t.SectionVars)
-                Check(v.Type, "section variable");
+            for (var m = 0; m < t.Members.Count; m++)
+                CheckReference(t, t.Members[m].Type, "member", at);
+            for (var p = 0; p < t.Parameters.Count; p++)
+                CheckReference(t, t.Parameters[p].Type, "parameter", at);
+            for (var v = 0; v < t.SectionVars.Count; v++)
+                CheckReference(t, t.SectionVars[v].Type, "section variable", at);
         }
+    }
+
+    private void CheckReference(BtfType t, int id, string what, int at)
+    {
+        if ((uint)id >= (uint)EndId)
+            Fail(Source, at, $"BTF type [{t.Id}] {t.Kind}: {what} refers to missing type id {id}");
     }
 
     [DoesNotReturn]
@@ -189,7 +189,6 @@ public sealed partial class BtfTypes
     /// <summary>Walks the type section record by record, checking every length before reading it.</summary>
     private sealed class RecordParser(string source, BtfTypes? baseBtf, byte[] strings, int sectionStart, bool bigEndian)
     {
-        private readonly Dictionary<uint, string> _names = new();
         private readonly List<int> _offsets = [];
         private readonly int _stringBase = baseBtf?.StringEnd ?? 0;
         private readonly int _firstId = baseBtf?.EndId ?? 1;
@@ -221,8 +220,8 @@ public sealed partial class BtfTypes
 
         private string Name(uint offset, int pos)
         {
-            if (_names.TryGetValue(offset, out var cached))
-                return cached;
+            if (offset == 0)
+                return "";
             string? name;
             if (offset < (uint)_stringBase)
             {
@@ -237,7 +236,6 @@ public sealed partial class BtfTypes
                 var rest = strings.AsSpan((int)local);
                 name = Encoding.UTF8.GetString(rest[..rest.IndexOf((byte)0)]);
             }
-            _names[offset] = name;
             return name;
         }
 

@@ -27,6 +27,18 @@ public class BtfRealDataTests(ITestOutputHelper output)
     {
         if (!HostReady())
             return;
+        var blob = File.ReadAllBytes(Oracles.HostBtf);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var parsed = BtfTypes.Parse(blob, Oracles.HostBtf);
+        parsed.Field("task_struct.se.sum_exec_runtime");
+        output.WriteLine($"parsed {blob.Length} bytes, {parsed.EndId} types, first lookup done in {clock.ElapsedMilliseconds} ms");
+        clock.Restart();
+        BtfTypes.Parse(blob, Oracles.HostBtf);
+        output.WriteLine($"parse again: {clock.ElapsedMilliseconds} ms");
+        clock.Restart();
+        parsed.Field("task_struct.se.sum_exec_runtime");
+        parsed.Field("page.lru");
+        output.WriteLine($"two lookups: {clock.ElapsedMilliseconds} ms");
         var diffs = BtfOracleComparison.Differences(Host.Value, HostDump.Value, 1);
         Assert.True(diffs.Count == 0, string.Join('\n', diffs));
         Assert.True(Host.Value.EndId > 10000, "a vmlinux BTF has tens of thousands of types");
