@@ -15,6 +15,7 @@ public sealed class DumpedKernel
     private readonly Lazy<BtfTypes?> _btf;
     private readonly Lazy<KernelLayout> _layout;
     private readonly Lazy<KernelLog> _log;
+    private readonly Lazy<IReadOnlyList<LoadedModuleBtf>> _moduleBtf;
 
     /// <param name="systemMap">Symbols from a System.map instead of kallsyms (old kernels without kallsyms in VMCOREINFO).</param>
     public DumpedKernel(IKernelMemory memory, VmcoreInfo vmcoreInfo, SymbolTable? systemMap = null)
@@ -25,6 +26,7 @@ public sealed class DumpedKernel
         _btf = new(LoadBtf);
         _layout = new(() => new KernelLayout(vmcoreInfo, Btf));
         _log = new(() => KernelLog.Read(memory, Layout));
+        _moduleBtf = new(() => Btf is { } vmlinux ? Kdx.Kernel.Btf.ModuleBtf.ReadAll(memory, Symbols, vmlinux) : []);
     }
 
     public IKernelMemory Memory { get; }
@@ -35,6 +37,9 @@ public sealed class DumpedKernel
     public BtfTypes? Btf => _btf.Value;
 
     public KernelLayout Layout => _layout.Value;
+
+    /// <summary>The loaded modules' BTF (split on <see cref="Btf"/>); empty without vmlinux BTF.</summary>
+    public IReadOnlyList<LoadedModuleBtf> ModuleBtf => _moduleBtf.Value;
     public KernelLog Log => _log.Value;
 
     /// <summary>Why BTF is absent, when it is (for "(no BTF: ...)" notes in reports).</summary>

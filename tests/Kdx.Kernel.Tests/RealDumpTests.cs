@@ -109,3 +109,40 @@ public class RealDumpTests(ITestOutputHelper output)
         Assert.All(log.Records, r => Assert.NotNull(r.Level));
     }
 }
+
+public class RealDumpModuleBtfTests(ITestOutputHelper output)
+{
+    public static TheoryData<string> Dumps() => RealDumpTests.Dumps();
+
+    [Theory]
+    [MemberData(nameof(Dumps))]
+    public void ModuleBtfFromTheDumpEqualsTheKoSections(string dump)
+    {
+        if (dump == "(no lab dumps)" || !Oracles.Available(Oracles.ModulesDir))
+        {
+            output.WriteLine("skipped: needs lab dumps and the matching /lib/modules");
+            return;
+        }
+        using var core = ElfImage.Open(Path.Combine(LabDumps.ScenariosDir, dump));
+        var kernel = new DumpedKernel(core, LabDumps.ReadVmcoreInfo(core));
+        var modules = kernel.ModuleBtf;
+        var kos = Directory.GetFiles(Oracles.ModulesDir, "*.ko", SearchOption.AllDirectories)
+            .GroupBy(p => Path.GetFileNameWithoutExtension(p).Replace('-', '_'))
+            .ToDictionary(g => g.Key, g => g.First());
+        var compared = 0;
+        foreach (var m in modules)
+        {
+            output.WriteLine($"{m.Module}: {m.DataSize} bytes at 0x{m.DataAddress:x} {(m.Types is null ? m.Problem : $"{m.Types.OwnTypes.Count} types")}");
+            if (m.Types is null)
+                continue; // e.g. data in vmalloc space, which this ELF reader cannot map
+            using var ko = ElfImage.Open(kos[m.Module]);
+            var section = ko.FindSection(".BTF")!.Value;
+            var inDump = new byte[m.DataSize];
+            core.Read(m.DataAddress, inDump);
+            Assert.Equal(ko.ReadSection(section, BtfTypes.MaxBlobLength), inDump);
+            Assert.Equal(kernel.Btf!.EndId, m.Types.FirstId);
+            compared++;
+        }
+        Assert.True(modules.Count == 0 || compared > 0, "no module BTF could be compared");
+    }
+}
