@@ -5,7 +5,6 @@
 using System.Security.Cryptography;
 using System.Text;
 
-[assembly: System.Runtime.Versioning.SupportedOSPlatform("linux")]
 
 namespace Kdx.Lab;
 

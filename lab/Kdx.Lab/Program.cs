@@ -12,11 +12,12 @@ var la57 = new Option<bool>("--la57") { Description = "5-level paging (-cpu qemu
 var crashkernel = new Option<int>("--crashkernel") { Description = "crashkernel= reservation in MiB (kdump captures)", DefaultValueFactory = _ => 256 };
 var module = new Option<string[]>("--module") { Description = "extra module to load: PATH.ko[:OPTIONS] (repeatable)" };
 var script = new Option<string?>("--script") { Description = "guest shell script run instead of a crash (crash kind 'script')" };
+var oracles = new Option<bool>("--oracles") { Description = "also store crash 9 (with the -dbg vmlinux), drgn and makedumpfile 1.7.8 views of the dump" };
 var cmdline = new Option<string>("--cmdline") { Description = "extra kernel command line", DefaultValueFactory = _ => "" };
 
 var build = new Command("build", "Build (or reuse from the cache) one scenario and print its directory")
 {
-    kernel, crash, capture, ram, cpus, nokaslr, la57, crashkernel, module, script, cmdline,
+    kernel, crash, capture, ram, cpus, nokaslr, la57, crashkernel, module, script, cmdline, oracles,
 };
 build.SetAction(parse =>
 {
@@ -25,6 +26,8 @@ build.SetAction(parse =>
         parse.GetValue(cpus), !parse.GetValue(nokaslr), parse.GetValue(la57), parse.GetValue(crashkernel),
         parse.GetValue(module) ?? [], parse.GetValue(script), parse.GetValue(cmdline)!);
     var result = LabBuilder.Build(scenario, Console.Error);
+    if (parse.GetValue(oracles))
+        Console.Error.WriteLine("oracle outputs: " + Oracles.Ensure(result, Console.Error));
     Console.WriteLine(result.Directory);
     foreach (var c in result.Metadata.Captures)
         Console.WriteLine($"  {c.Id,-28} {c.Format,-10} {string.Join(' ', c.Files)}");
