@@ -26,6 +26,9 @@ public static class DumpLimits
     /// <summary>Most flattened-format records indexed (one record is at least 16 bytes of file).</summary>
     public const long MaxFlattenedRecords = 1L << 27;
 
+    /// <summary>End of the physical address space (x86_64 MAX_PHYSMEM_BITS = 52).</summary>
+    public const ulong MaxPhysicalAddress = 1UL << 52;
+
     /// <summary>Most files in a split set.</summary>
     public const int MaxSplitParts = 256;
 }

@@ -116,8 +116,8 @@ public sealed class ElfCoreDump : DumpFileBase
     {
         if (p.FileSize > p.MemSize)
             throw new DumpFormatException(source.Name, phdrAt, $"PT_LOAD has p_filesz 0x{p.FileSize:x} larger than p_memsz 0x{p.MemSize:x}");
-        if (p.MemSize > ulong.MaxValue - p.PAddr)
-            throw new DumpFormatException(source.Name, phdrAt, $"PT_LOAD at 0x{p.PAddr:x} + 0x{p.MemSize:x} wraps around");
+        if (p.PAddr > DumpLimits.MaxPhysicalAddress || p.MemSize > DumpLimits.MaxPhysicalAddress - p.PAddr)
+            throw new DumpFormatException(source.Name, phdrAt, $"PT_LOAD at 0x{p.PAddr:x} + 0x{p.MemSize:x} goes past the 52-bit physical address space");
         if (p.MemSize == 0)
             return;
         var inFile = p.FileSize;
