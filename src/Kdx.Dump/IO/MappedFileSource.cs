@@ -9,6 +9,7 @@ public sealed unsafe class MappedFileSource : IByteSource
     private readonly MemoryMappedFile? _map;
     private readonly MemoryMappedViewAccessor? _view;
     private readonly byte* _base;
+    private bool _disposed;
 
     public MappedFileSource(string path)
     {
@@ -32,6 +33,7 @@ public sealed unsafe class MappedFileSource : IByteSource
     {
         if (offset < 0 || offset >= Length || _view is null)
             return 0;
+        ObjectDisposedException.ThrowIf(_disposed, this);
         var n = (int)Math.Min(destination.Length, Length - offset);
         new ReadOnlySpan<byte>(_base + offset, n).CopyTo(destination);
         return n;
@@ -39,6 +41,9 @@ public sealed unsafe class MappedFileSource : IByteSource
 
     public void Dispose()
     {
+        if (_disposed)
+            return;
+        _disposed = true;
         if (_view is not null)
         {
             _view.SafeMemoryMappedViewHandle.ReleasePointer();
