@@ -6,6 +6,8 @@ namespace Kdx.Dump;
 
 public abstract class DumpFileBase : IDumpFile
 {
+    private List<QemuCpuState>? _qemuCpus;
+
     public abstract IReadOnlyList<string> Paths { get; }
     public abstract DumpFormat Format { get; }
     public abstract string FormatDescription { get; }
@@ -17,6 +19,7 @@ public abstract class DumpFileBase : IDumpFile
     public abstract VmcoreInfo? VmcoreInfo { get; }
     public abstract IReadOnlyList<ElfNote> Notes { get; }
     public abstract IReadOnlyList<CpuState> Cpus { get; }
+    public virtual IReadOnlyList<QemuCpuState> QemuCpus => _qemuCpus ??= QemuCpuState.FromNotes(Notes);
     public abstract int PageSize { get; }
     public abstract ulong MaxPfn { get; }
 

@@ -48,6 +48,9 @@ public interface IDumpFile : IPhysicalMemory, IDisposable
     /// <summary>Per-CPU saved registers from NT_PRSTATUS notes.</summary>
     IReadOnlyList<CpuState> Cpus { get; }
 
+    /// <summary>QEMU's per-CPU register notes (dump-guest-memory only), with CR3 and the GS bases.</summary>
+    IReadOnlyList<QemuCpuState> QemuCpus { get; }
+
     /// <summary>Counts pages by state; reads the page tables of the file, not the pages.</summary>
     PageCounts CountPages();
 }

@@ -19,7 +19,12 @@ public class ElfCoreTests
         Assert.False(dump.IsIncomplete);
         Assert.Equal("6.1.0-test-amd64", dump.VmcoreInfo!.OsRelease);
         Assert.Equal(1763865000, dump.VmcoreInfo.CrashTime);
-        Assert.Contains(dump.Notes, n => n.IsQemuCpuState);
+        Assert.Equal(2, dump.QemuCpus.Count);
+        Assert.Equal(0xffffffff81000020UL, dump.QemuCpus[1].Rip);
+        Assert.Equal(0xffffc90000010020UL, dump.QemuCpus[1].Rsp);
+        Assert.Equal(0x1234000UL, dump.QemuCpus[1].Cr3);
+        Assert.Equal(0xffff888000200000UL, dump.QemuCpus[1].GsBase);
+        Assert.Equal(0x7f0000000001UL, dump.QemuCpus[1].KernelGsBase);
         Assert.Equal(2, dump.Cpus.Count);
         Assert.Equal(1234, dump.Cpus[0].Pid);
         Assert.Equal(0xffffffff81000010UL, dump.Cpus[0].Ip);

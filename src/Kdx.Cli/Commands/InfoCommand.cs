@@ -51,6 +51,8 @@ public sealed class InfoCommand : KdxCommand
         o.WriteLine($"cpus:          {dump.Cpus.Count} (NT_PRSTATUS notes)");
         foreach (var cpu in dump.Cpus)
             o.WriteLine($"  cpu {cpu.Cpu,-3} pid {cpu.Pid,-7} ip {cpu.Ip:x16}  sp {cpu.Sp:x16}  cs {cpu.Cs:x}  flags {cpu.Flags:x}");
+        foreach (var q in dump.QemuCpus)
+            o.WriteLine($"  qemu cpu {q.Cpu,-3} rip {q.Rip:x16}  rsp {q.Rsp:x16}  cr3 {q.Cr3:x}  gs_base {q.GsBase:x}{(q.KernelGsBase is { } k ? $"  kernel_gs_base {k:x}" : "")}");
         if (vmcoreinfo && info is not null)
         {
             o.WriteLine();

@@ -23,7 +23,21 @@ public static class NoteWriter
         if (m.VmcoreInfo.Length > 0)
             at = Note(o, "VMCOREINFO", 0, m.VmcoreInfoBytes);
         if (qemuNote)
-            Note(o, "QEMU", 0, new byte[0x1b0]);
+        {
+            // QEMUCPUState version 1 (440 bytes) per CPU: rip, rsp, gs base, cr3, kernel_gs_base.
+            for (var cpu = 0; cpu < m.Cpus.Count; cpu++)
+            {
+                var q = new byte[0x1b8];
+                BinaryPrimitives.WriteUInt32LittleEndian(q, 1);
+                BinaryPrimitives.WriteUInt32LittleEndian(q.AsSpan(4), 0x1b8);
+                BinaryPrimitives.WriteUInt64LittleEndian(q.AsSpan(8 + 6 * 8), m.Cpus[cpu].Regs[19]);
+                BinaryPrimitives.WriteUInt64LittleEndian(q.AsSpan(8 + 16 * 8), m.Cpus[cpu].Regs[16]);
+                BinaryPrimitives.WriteUInt64LittleEndian(q.AsSpan(152 + 4 * 24 + 16), 0xffff888000100000 + (ulong)cpu * 0x100000);
+                BinaryPrimitives.WriteUInt64LittleEndian(q.AsSpan(392 + 3 * 8), 0x1234000);
+                BinaryPrimitives.WriteUInt64LittleEndian(q.AsSpan(432), 0x7f0000000000 + (ulong)cpu);
+                Note(o, "QEMU", 0, q);
+            }
+        }
         return (o.ToArray(), at);
     }
 
