@@ -206,11 +206,6 @@ public sealed class KdumpCompressedDump : DumpFileBase
 
     private static bool Bit(byte[] bitmap, ulong pfn) => ((bitmap[pfn >> 3] >> (int)(pfn & 7)) & 1) != 0;
 
-    /// <summary>Whether the 2nd bitmap marks <paramref name="pfn"/> dumpable (in any part of a split set).</summary>
-    internal bool IsDumpable(ulong pfn) => pfn < MaxPfn && Bit(_bitmap2, pfn);
-
-    internal bool IsRam(ulong pfn) => pfn < MaxPfn && Bit(_bitmap1, pfn);
-
     public override PageState GetPageState(ulong pfn) => Classify(pfn, out _);
 
     private PageState Classify(ulong pfn, out PageDesc desc)
