@@ -1,7 +1,9 @@
 // The kdx executable: builds the command tree and turns expected failures into one-line errors.
 using System.CommandLine;
 using Kdx.Cli;
+using Kdx.Cli.Commands;
 using Kdx.Dump;
+using Kdx.Kernel.Memory;
 
 return KdxProgram.Run(args, Console.Out, Console.Error);
 
@@ -10,6 +12,8 @@ public static class KdxProgram
     /// <summary>Every command kdx has; each is one class under Commands/.</summary>
     public static IReadOnlyList<KdxCommand> Commands() =>
     [
+        new InfoCommand(),
+        new RdCommand(),
     ];
 
     public static RootCommand BuildRoot()
@@ -43,6 +47,9 @@ public static class KdxProgram
                 return u.ExitCode;
             case DumpFormatException d:
                 stderr.WriteLine($"kdx: {d.Message}");
+                return ExitCodes.BadInput;
+            case PageNotInDumpException or UnmappedAddressException:
+                stderr.WriteLine($"kdx: {e.Message}");
                 return ExitCodes.BadInput;
             case FileNotFoundException f:
                 stderr.WriteLine($"kdx: {f.FileName ?? f.Message}: no such file");
