@@ -1,10 +1,10 @@
-// The crash lab's real dumps (~/.cache/kdx-lab/scenarios): ELF /proc/vmcore copies whose PT_LOADs
-// carry kernel virtual addresses (kernel image and direct map), read through ElfImage until the
-// dump branch's address space lands here, plus the VMCOREINFO note and makedumpfile's dmesg.
-using System.Buffers.Binary;
-using System.Text;
+// The crash lab's real dumps (~/.cache/kdx-lab/scenarios/<scenario>/): every capture of the
+// 6.1 kernel, opened with Kdx.Dump's readers and Kdx.Kernel's x86_64 address space, plus the
+// scenario's oracles (makedumpfile's and crash's log text, the expected panic line).
+using System.Collections.Concurrent;
+using System.Text.Json;
 using Kdx.Dump;
-using Kdx.Kernel.Images;
+using Kdx.Kernel.Arch.X86_64;
 
 namespace Kdx.Kernel.Tests.Support;
 
@@ -15,49 +15,42 @@ public static class LabDumps
             ? Path.Combine(c, "scenarios")
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "kdx-lab", "scenarios");
 
-    /// <summary>ELF vmcores of <see cref="Oracles.Release"/> whose loads have virtual addresses (kdump's /proc/vmcore copies).</summary>
-    public static IReadOnlyList<string> VirtualElfDumps()
+    /// <summary>Each capture as "scenario/file" (a split set as its first part), for test names.</summary>
+    public static IReadOnlyList<string> Captures()
     {
         if (!Directory.Exists(ScenariosDir))
             return [];
         var list = new List<string>();
         foreach (var dir in Directory.GetDirectories(ScenariosDir, Oracles.Release + "_*").Order(StringComparer.Ordinal))
-        {
-            foreach (var file in Directory.GetFiles(dir, "*.vmcore").Order(StringComparer.Ordinal))
+            foreach (var file in Directory.GetFiles(dir).Order(StringComparer.Ordinal))
             {
-                try
-                {
-                    using var image = ElfImage.Open(file);
-                    if (image.Segments.Any(s => s.Type == 1 && s.VirtualAddress >= 0xffff800000000000))
-                        list.Add(file);
-                }
-                catch (DumpFormatException)
-                {
-                    // not ELF (kdump-compressed): needs the dump branch's readers
-                }
+                var name = Path.GetFileName(file);
+                if (name.EndsWith(".vmcore", StringComparison.Ordinal) || name.EndsWith(".vmcore.1", StringComparison.Ordinal))
+                    list.Add(Path.GetRelativePath(ScenariosDir, file));
             }
-        }
         return list;
     }
 
-    public static VmcoreInfo ReadVmcoreInfo(ElfImage core)
-    {
-        foreach (var seg in core.Segments.Where(s => s.Type == 4)) // PT_NOTE
+    private static readonly ConcurrentDictionary<string, Lazy<(IDumpFile Dump, DumpedKernel Kernel)>> Open = new();
+
+    /// <summary>The capture opened once per test run (kallsyms and BTF decoded once, shared by the tests).</summary>
+    public static (IDumpFile Dump, DumpedKernel Kernel) Load(string capture) =>
+        Open.GetOrAdd(capture, c => new(() =>
         {
-            var notes = new byte[seg.FileSize];
-            core.ReadFile((long)seg.Offset, notes);
-            var at = 0;
-            while (at + 12 <= notes.Length)
-            {
-                var nameSize = (int)BinaryPrimitives.ReadUInt32LittleEndian(notes.AsSpan(at));
-                var descSize = (int)BinaryPrimitives.ReadUInt32LittleEndian(notes.AsSpan(at + 4));
-                var name = Encoding.ASCII.GetString(notes, at + 12, Math.Max(0, nameSize - 1));
-                var desc = at + 12 + ((nameSize + 3) & ~3);
-                if (name == "VMCOREINFO")
-                    return VmcoreInfo.Parse(notes.AsSpan(desc, descSize));
-                at = desc + ((descSize + 3) & ~3);
-            }
-        }
-        throw new InvalidOperationException($"{core.Path}: no VMCOREINFO note");
+            var path = Path.Combine(ScenariosDir, c);
+            var paths = path.EndsWith(".1", StringComparison.Ordinal)
+                ? Directory.GetFiles(Path.GetDirectoryName(path)!, Path.GetFileName(path)[..^1] + "*").Order(StringComparer.Ordinal).ToArray()
+                : [path];
+            var dump = DumpFile.Open(paths);
+            return (dump, new DumpedKernel(KernelMemory.Open(dump), dump.VmcoreInfo!));
+        })).Value;
+
+    public static string ScenarioDir(string capture) => Path.Combine(ScenariosDir, Path.GetDirectoryName(capture)!);
+
+    /// <summary>metadata.json's expected_panic: a regular expression the log must match.</summary>
+    public static string ExpectedPanic(string capture)
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(ScenarioDir(capture), "metadata.json")));
+        return doc.RootElement.GetProperty("expected_panic").GetString()!;
     }
 }
