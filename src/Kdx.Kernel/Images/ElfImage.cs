@@ -13,7 +13,7 @@ public sealed class ElfImage : IKernelMemory, IDisposable
     private readonly long _length;
     private readonly bool _bigEndian;
 
-    public readonly record struct Section(string Name, uint Type, ulong Flags, ulong Address, ulong Offset, ulong Size);
+    public readonly record struct Section(string Name, uint Type, ulong Flags, ulong Address, ulong Offset, ulong Size, uint Link = 0, ulong EntrySize = 0);
 
     public readonly record struct Segment(uint Type, ulong Offset, ulong VirtualAddress, ulong PhysicalAddress, ulong FileSize, ulong MemorySize);
 
@@ -129,11 +129,11 @@ public sealed class ElfImage : IKernelMemory, IDisposable
         if (nameIndex >= count)
             Fail(62, $"section name table index {nameIndex} outside {count} sections");
         var table = ReadTable(offset, entrySize, count, "section header table");
-        var raw = new (uint Name, uint Type, ulong Flags, ulong Addr, ulong Offset, ulong Size)[count];
+        var raw = new (uint Name, uint Type, ulong Flags, ulong Addr, ulong Offset, ulong Size, uint Link, ulong EntSize)[count];
         for (var i = 0; i < count; i++)
         {
             var e = table.AsSpan(i * entrySize, entrySize);
-            raw[i] = (U32(e), U32(e[4..]), U64(e[8..]), U64(e[16..]), U64(e[24..]), U64(e[32..]));
+            raw[i] = (U32(e), U32(e[4..]), U64(e[8..]), U64(e[16..]), U64(e[24..]), U64(e[32..]), U32(e[40..]), U64(e[56..]));
             if (raw[i].Type != 8 && raw[i].Offset + raw[i].Size > (ulong)_length)
                 Fail((long)offset + i * entrySize, $"section {i} runs past the end of the file");
         }
@@ -151,7 +151,7 @@ public sealed class ElfImage : IKernelMemory, IDisposable
             var rest = r.Name < strtab.Length ? strtab.AsSpan((int)r.Name) : [];
             var end = rest.IndexOf((byte)0);
             var name = Encoding.ASCII.GetString(end >= 0 ? rest[..end] : rest);
-            list[i] = new Section(name, r.Type, r.Flags, r.Addr, r.Offset, r.Size);
+            list[i] = new Section(name, r.Type, r.Flags, r.Addr, r.Offset, r.Size, r.Link, r.EntSize);
         }
         return list;
     }
