@@ -14,6 +14,8 @@ public static class KdxProgram
     [
         new InfoCommand(),
         new RdCommand(),
+        new LogCommand(),
+        new SymCommand(),
     ];
 
     public static RootCommand BuildRoot()

@@ -1,0 +1,77 @@
+// `kdx log` and `kdx sym` on the crash lab's real dumps: the log is byte-identical to crash's
+// and makedumpfile's, symbols resolve as the dump's kallsyms say; bad input is one line, exit 2.
+using Kdx.Kernel.Tests.Support;
+
+namespace Kdx.Cli.Tests;
+
+public sealed class KernelCommandTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        var code = KdxProgram.Run(args, o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    /// <summary>A lab capture with a text oracle, or null on a machine without the lab cache.</summary>
+    private static (string Dump, string Golden)? CaptureWithGolden()
+    {
+        foreach (var c in LabDumps.Captures())
+        {
+            var golden = Path.Combine(LabDumps.ScenarioDir(c), "makedumpfile-dmesg.txt");
+            if (File.Exists(golden) && !c.EndsWith(".1", StringComparison.Ordinal))
+                return (Path.Combine(LabDumps.ScenariosDir, c), golden);
+        }
+        return null;
+    }
+
+    [Fact]
+    public void LogPrintsWhatMakedumpfileAndCrashPrint()
+    {
+        if (CaptureWithGolden() is not var (dump, golden))
+            return; // no lab cache on this machine
+        var (code, output, err) = Run("log", dump);
+        Assert.Equal("", err);
+        Assert.Equal(0, code);
+        Assert.Equal(File.ReadAllText(golden, System.Text.Encoding.Latin1), output);
+        var (_, withLevels, _) = Run("log", "-m", dump);
+        Assert.Contains("] <0>Kernel panic - not syncing: sysrq triggered crash", withLevels);
+        var (_, human, _) = Run("log", "-T", dump);
+        Assert.Matches(@"^\[\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d UTC \d{4}\] Linux version", human);
+    }
+
+    [Fact]
+    public void SymResolvesNamesAndAddresses()
+    {
+        if (CaptureWithGolden() is not var (dump, _))
+            return;
+        var (code, output, _) = Run("sym", dump, "panic");
+        Assert.Equal(0, code);
+        var address = output.Split(' ')[0];
+        Assert.EndsWith(" (T) panic\n", output);
+        var (code2, resolved, _) = Run("sym", dump, "0x" + (Convert.ToUInt64(address, 16) + 0x10).ToString("x"));
+        Assert.Equal(0, code2);
+        Assert.Contains("(T) panic+0x10/0x", resolved);
+        var (code3, missing, _) = Run("sym", dump, "no_such_symbol_here");
+        Assert.Equal(1, code3);
+        Assert.Contains("no such symbol", missing);
+    }
+
+    [Fact]
+    public void LogOnABadFileIsOneLineAndExit2()
+    {
+        var path = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(path, "just text\n");
+            var (code, _, err) = Run("log", path);
+            Assert.Equal(2, code);
+            Assert.Single(err.TrimEnd('\n').Split('\n'));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}
