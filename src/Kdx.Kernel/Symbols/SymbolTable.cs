@@ -21,7 +21,8 @@ public readonly record struct SymbolLocation(KernelSymbol Symbol, ulong Offset, 
 public sealed class SymbolTable
 {
     private readonly KernelSymbol[] _byAddress;
-    private readonly ulong[] _addresses;
+    private readonly KernelSymbol[] _located; // the ones Resolve may answer with: not absolute
+    private readonly ulong[] _addresses;      // of _located
     private readonly Lazy<Dictionary<string, int[]>> _byName;
 
     /// <summary>Builds a table from symbols in any order; symbols at the same address keep their given order.</summary>
@@ -38,12 +39,18 @@ public sealed class SymbolTable
         // Sort indices by (address, original position) so aliases stay in table order.
         Array.Sort(order, (a, b) => keys[a] != keys[b] ? keys[a].CompareTo(keys[b]) : a.CompareTo(b));
         _byAddress = new KernelSymbol[order.Length];
-        _addresses = new ulong[order.Length];
+        var located = new List<KernelSymbol>(order.Length);
         for (var i = 0; i < order.Length; i++)
         {
             _byAddress[i] = symbols[order[i]];
-            _addresses[i] = _byAddress[i].Address;
+            // Absolute symbols (per-CPU offsets under KALLSYMS_ABSOLUTE_PERCPU, linker constants) are not places in memory.
+            if (_byAddress[i].Type is not ('A' or 'a'))
+                located.Add(_byAddress[i]);
         }
+        _located = [.. located];
+        _addresses = new ulong[_located.Length];
+        for (var i = 0; i < _located.Length; i++)
+            _addresses[i] = _located[i].Address;
         _byName = new Lazy<Dictionary<string, int[]>>(BuildNameIndex, LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
@@ -79,8 +86,8 @@ public sealed class SymbolTable
 
     /// <summary>
     /// The symbol containing <paramref name="address"/>: the last one at or below it (the first of
-    /// its aliases), sized up to the next higher symbol address. Null below the first symbol and
-    /// at or past the last one, whose extent is unknown.
+    /// its aliases), sized up to the next higher symbol address. Absolute symbols are never
+    /// answers. Null below the first symbol and at or past the last one, whose extent is unknown.
     /// </summary>
     public SymbolLocation? Resolve(ulong address)
     {
@@ -93,7 +100,7 @@ public sealed class SymbolTable
         var next = UpperBound(start);
         if (next >= _addresses.Length)
             return null;
-        return new SymbolLocation(_byAddress[i], address - start, _addresses[next] - start);
+        return new SymbolLocation(_located[i], address - start, _addresses[next] - start);
     }
 
     /// <summary>Index of the first symbol whose address is above <paramref name="address"/>.</summary>

@@ -20,9 +20,10 @@ public class KallsymsTests(ITestOutputHelper output)
         var list = new List<KernelSymbol>();
         if (percpu)
         {
-            list.Add(new("__per_cpu_start", 0, 'D'));
-            list.Add(new("fixed_percpu_data", 0, 'D'));
-            list.Add(new("cpu_debug_store", 0x1000, 'D'));
+            // scripts/kallsyms marks per-CPU symbols absolute under KALLSYMS_ABSOLUTE_PERCPU
+            list.Add(new("__per_cpu_start", 0, 'A'));
+            list.Add(new("fixed_percpu_data", 0, 'A'));
+            list.Add(new("cpu_debug_store", 0x1000, 'A'));
         }
         list.Add(new("_text", Text, 'T'));
         list.Add(new("_stext", Text, 'T'));
@@ -58,6 +59,10 @@ public class KallsymsTests(ITestOutputHelper output)
         // aliases: the first symbol at an address names it
         Assert.Equal("_text+0x0/0x40", table.Resolve(Text)!.Value.ToString());
         Assert.Null(table.Lookup("missing"));
+        // below the kernel image nothing resolves, not even to a per-CPU symbol
+        Assert.Null(table.Resolve(Text - 1));
+        Assert.Null(table.Resolve(0x1008));
+        Assert.Null(table.Resolve(Text + 0x2001000)); // the last symbol has no extent
     }
 
     [Fact]
