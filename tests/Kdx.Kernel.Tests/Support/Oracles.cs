@@ -14,9 +14,17 @@ public static class Oracles
         Environment.GetEnvironmentVariable("KDX_KERNEL_ORACLES")
         ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "kdx-kernel");
 
-    public static string Vmlinux => Path.Combine(CacheDir, $"vmlinux-{Release}");
-    public static string SystemMap => Path.Combine(CacheDir, $"System.map-{Release}");
-    public static string ModulesDir => $"/lib/modules/{Release}/kernel";
+    /// <summary>The crash lab's copy of the kernel packages (vmlinux-dbg and System.map-dbg from the -dbg package).</summary>
+    public static string LabKernelDir => Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "kdx-lab", "kernels", Release);
+
+    /// <summary>A vmlinux with the image's loaded contents: the one fetch-oracles.sh unpacks, else the lab's debug vmlinux.</summary>
+    public static string Vmlinux => First(Path.Combine(CacheDir, $"vmlinux-{Release}"), DebugVmlinux);
+    public static string SystemMap => First(Path.Combine(CacheDir, $"System.map-{Release}"), Path.Combine(LabKernelDir, "System.map-dbg"));
+    public static string DebugVmlinux => Path.Combine(LabKernelDir, "vmlinux-dbg");
+    public static string ModulesDir => First($"/lib/modules/{Release}/kernel", Path.Combine(LabKernelDir, "lib", "modules", Release, "kernel"));
+
+    private static string First(params string[] candidates) =>
+        candidates.FirstOrDefault(p => File.Exists(p) || Directory.Exists(p)) ?? candidates[0];
 
     public static bool HasBpftool => Which("bpftool") is not null;
 

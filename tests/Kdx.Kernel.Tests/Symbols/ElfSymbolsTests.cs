@@ -49,3 +49,30 @@ public class ElfSymbolsTests(ITestOutputHelper output)
         Assert.Contains("no .symtab", Assert.Throws<DumpFormatException>(() => ElfSymbols.Load(image)).Problem);
     }
 }
+
+public class DebugVmlinuxSymbolsTests(ITestOutputHelper output)
+{
+    [Fact]
+    public void DebugVmlinuxSymtabCoversSystemMap()
+    {
+        if (!Oracles.Available(Oracles.DebugVmlinux, Oracles.SystemMap))
+        {
+            output.WriteLine($"skipped: needs the lab's {Oracles.DebugVmlinux}");
+            return;
+        }
+        using var image = ElfImage.Open(Oracles.DebugVmlinux);
+        var elf = ElfSymbols.Load(image, 0x2a00000);
+        var map = SystemMap.Load(Oracles.SystemMap, 0x2a00000);
+        var symtab = elf.Symbols.Select(s => (s.Name, s.Address, s.Type)).ToHashSet();
+        var missing = map.Symbols.Where(s => !symtab.Contains((s.Name, s.Address, s.Type))).Take(10).ToList();
+        Assert.True(missing.Count == 0, string.Join('\n', missing));
+        // System.map is nm's listing without export bookkeeping, compiler-local labels and absolute locals (scripts/mksysmap).
+        output.WriteLine($".symtab {elf.Count}, System.map {map.Count}");
+        var inMap = map.Symbols.Select(s => (s.Name, s.Address, s.Type)).ToHashSet();
+        var unexplained = elf.Symbols.Where(s => !inMap.Contains((s.Name, s.Address, s.Type))
+            && !s.Name.StartsWith("__kstrtab_", StringComparison.Ordinal) && !s.Name.StartsWith("__kstrtabns_", StringComparison.Ordinal)
+            && !s.Name.StartsWith("__crc_", StringComparison.Ordinal) && !s.Name.StartsWith(".L", StringComparison.Ordinal) && s.Type != 'a').Take(10).ToList();
+        Assert.True(unexplained.Count == 0, string.Join('\n', unexplained));
+        Assert.Equal(map.Lookup("panic"), elf.Lookup("panic"));
+    }
+}
