@@ -27,6 +27,16 @@ public sealed class NmiCommandTests : IDisposable
         Assert.Contains("nmimgr.events_drop=32,48 nmimgr.events_panic=40-41,56-57", stdout);
         Assert.False(File.Exists(Conf));
         Assert.Empty(Directory.GetFileSystemEntries(_root));
+        Assert.DoesNotContain("note:", stdout);
+    }
+
+    [Fact]
+    public void Config_notes_codes_listed_without_their_toggle_bit_partner()
+    {
+        var (code, stdout, _) = Kdx("nmi", "config", "--panic", "33", "--root", _root);
+        Assert.Equal(0, code);
+        Assert.Contains("note: bit 0x10", stdout);
+        Assert.Contains("33 (0x21) without 49 (0x31)", stdout);
     }
 
     [Fact]
@@ -92,17 +102,18 @@ public sealed class NmiCommandTests : IDisposable
         [
             "[   12.345678] nmimgr: Handling new NMI type:1 event:0x21 (33)",
             "[   12.345690] nmimgr: Unmanaged NMI event 0x21 (33), let it pass",
-            "[   12.345702] Uhhuh. NMI received for unknown reason 21 on CPU 0.",
+            "[   12.345702] Uhhuh. NMI received for unknown reason 31 on CPU 0.",
             "[   12.345710] Dazed and confused, but trying to continue",
             "[   40.000000] Uhhuh. NMI received for unknown reason 30 on CPU 1.",
         ]);
         var (code, stdout, _) = Kdx("nmi", "discover", "--dmesg", log);
         Assert.Equal(0, code);
         var lines = stdout.Split('\n');
-        Assert.Matches(@"^code\s+hex\s+count\s+first seen\s+last seen\s+source\s+nmimgr$", lines[0]);
-        Assert.Matches(@"^\s*33\s+0x21\s+1\s+12\.345678\s+12\.345678\s+nmimgr\+kernel-unknown\s+passed$", lines[1]);
-        Assert.Matches(@"^\s*48\s+0x30\s+1\s+40\.000000\s+40\.000000\s+kernel-unknown\s+-$", lines[2]);
+        Assert.Matches(@"^code\s+hex\s+count\s+first seen\s+last seen\s+source\s+nmimgr\s+kernel printed$", lines[0]);
+        Assert.Matches(@"^\s*33\s+0x21\s+1\s+12\.345678\s+12\.345678\s+nmimgr\+kernel-unknown\s+passed\s+0x31$", lines[1]);
+        Assert.Matches(@"^\s*48\s+0x30\s+1\s+40\.000000\s+40\.000000\s+kernel-unknown\s+-\s+-$", lines[2]);
         Assert.Contains("2 code(s), 2 event(s); as a list: 33,48", stdout);
+        Assert.Contains("list both variants: 32-33,48-49", stdout);
     }
 
     [Fact]

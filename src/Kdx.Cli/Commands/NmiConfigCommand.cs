@@ -47,6 +47,8 @@ public sealed class NmiConfigCommand : KdxCommand
             var cmdline = policy.KernelCommandLine();
             o.WriteLine($"kernel command line (built-in nmimgr, or read by modprobe): {(cmdline.Length > 0 ? cmdline : "(nothing to set)")}");
             o.WriteLine("at runtime: echo LIST > /sys/module/nmimgr/parameters/events_panic (and events_drop, events_ignore)");
+            foreach (var hint in policy.ToggleBitHints())
+                o.WriteLine($"note: bit 0x10 of an event code flips by itself (port 0x61 refresh toggle); {hint}");
             return ExitCodes.Ok;
         });
         return cmd;

@@ -47,13 +47,19 @@ public sealed class NmiDiscoverCommand : KdxCommand
         {
             c.Code.ToString(CultureInfo.InvariantCulture), $"0x{c.Code:x2}", c.Count.ToString(CultureInfo.InvariantCulture),
             c.FirstSeen, c.LastSeen, NmiSourceNames.Describe(c.Sources), NmiSourceNames.Describe(c.LastAction),
+            c.KernelVariants.IsEmpty ? "-" : string.Join(',', c.KernelVariants.Codes().Select(k => $"0x{k:x2}")),
         }).ToList();
-        TextTable.Write(o, ["code", "hex", "count", "first seen", "last seen", "source", "nmimgr"], rows, rightAligned: [0, 2]);
+        TextTable.Write(o, ["code", "hex", "count", "first seen", "last seen", "source", "nmimgr", "kernel printed"], rows, rightAligned: [0, 2]);
         var all = NmiCodeSet.Empty;
         foreach (var c in codes)
             all = all.With(c.Code);
         o.WriteLine();
         o.WriteLine($"{codes.Count} code(s), {codes.Sum(c => c.Count)} event(s); as a list: {all}");
+        var withToggle = NmiCodeSet.Empty;
+        foreach (var c in all.Codes())
+            withToggle = withToggle.With(c).With(c ^ 0x10);
+        if (withToggle != all)
+            o.WriteLine($"bit 0x10 of the code (refresh toggle) flips by itself; to match every event list both variants: {withToggle}");
     }
 
     private static IReadOnlyList<string> ReadAll(TextReader reader)

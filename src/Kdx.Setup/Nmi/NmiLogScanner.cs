@@ -80,10 +80,15 @@ public enum NmiAction
 }
 
 /// <summary>One NMI event found in the log.</summary>
-public sealed record NmiSighting(int Code, NmiSource Source, string? Timestamp, int LineNumber, int? Cpu, int? NmiType);
+/// <summary>
+/// One NMI event found in the log. <paramref name="KernelCode"/> is the code the kernel printed for
+/// the same event when it differs from nmimgr's: the two reads of port 0x61 are microseconds
+/// apart and its bits 0x10 (refresh toggle) and 0x20 (timer 2 output) are live.
+/// </summary>
+public sealed record NmiSighting(int Code, NmiSource Source, string? Timestamp, int LineNumber, int? Cpu, int? NmiType, int? KernelCode = null);
 
 /// <summary>All events with one code.</summary>
-public sealed record NmiCodeSummary(int Code, int Count, string FirstSeen, string LastSeen, NmiSource Sources, NmiAction LastAction, int? LastCpu);
+public sealed record NmiCodeSummary(int Code, int Count, string FirstSeen, string LastSeen, NmiSource Sources, NmiAction LastAction, int? LastCpu, NmiCodeSet KernelVariants = default);
 
 /// <summary>
 /// Scans kernel log lines for NMI events. One physical NMI can leave two lines: nmimgr's
@@ -94,8 +99,12 @@ public sealed partial class NmiLogScanner
 {
     private readonly List<NmiSighting> _sightings = [];
     private readonly Dictionary<int, NmiAction> _lastAction = [];
-    // Codes whose last nmimgr event was passed on: the next kernel line with that code is the same NMI.
+    // Codes whose last nmimgr event was passed on: the next kernel line with that code (give or
+    // take the live bits) is the same NMI.
     private readonly HashSet<int> _passedOn = [];
+
+    /// <summary>Port 0x61 bits that change on their own: refresh toggle (0x10) and timer 2 output (0x20).</summary>
+    public const int LiveBits = 0x30;
     private int _lineNumber;
 
     public IReadOnlyList<NmiSighting> Sightings => _sightings;
@@ -158,14 +167,20 @@ public sealed partial class NmiLogScanner
                 var k when k.Contains("SERR", StringComparison.Ordinal) => NmiSource.Serr,
                 _ => NmiSource.Iock,
             };
-            if (_passedOn.Remove(code))
+            var passed = _passedOn.Where(c => (c & ~LiveBits) == (code & ~LiveBits)).OrderBy(c => c != code).FirstOrDefault(-1);
+            if (passed >= 0 && _passedOn.Remove(passed))
             {
                 // The kernel's report of the NMI nmimgr just let pass: merge into that sighting.
                 for (var i = _sightings.Count - 1; i >= 0; i--)
                 {
-                    if (_sightings[i].Code == code && _sightings[i].Source == NmiSource.Nmimgr)
+                    if (_sightings[i].Code == passed && _sightings[i].Source == NmiSource.Nmimgr)
                     {
-                        _sightings[i] = _sightings[i] with { Source = NmiSource.Nmimgr | source, Cpu = cpu };
+                        _sightings[i] = _sightings[i] with
+                        {
+                            Source = NmiSource.Nmimgr | source,
+                            Cpu = cpu,
+                            KernelCode = code == passed ? null : code,
+                        };
                         return;
                     }
                 }
@@ -180,10 +195,18 @@ public sealed partial class NmiLogScanner
         foreach (var s in _sightings)
         {
             var seen = s.Timestamp ?? $"line {s.LineNumber}";
+            var variants = s.KernelCode is { } k ? NmiCodeSet.Of(k) : NmiCodeSet.Empty;
             if (byCode.TryGetValue(s.Code, out var sum))
-                byCode[s.Code] = sum with { Count = sum.Count + 1, LastSeen = seen, Sources = sum.Sources | s.Source, LastCpu = s.Cpu ?? sum.LastCpu };
+                byCode[s.Code] = sum with
+                {
+                    Count = sum.Count + 1,
+                    LastSeen = seen,
+                    Sources = sum.Sources | s.Source,
+                    LastCpu = s.Cpu ?? sum.LastCpu,
+                    KernelVariants = sum.KernelVariants.Union(variants),
+                };
             else
-                byCode[s.Code] = new(s.Code, 1, seen, seen, s.Source, NmiAction.None, s.Cpu);
+                byCode[s.Code] = new(s.Code, 1, seen, seen, s.Source, NmiAction.None, s.Cpu, variants);
         }
         return [.. byCode.Values.Select(v => v with { LastAction = _lastAction.GetValueOrDefault(v.Code) })];
     }

@@ -54,6 +54,23 @@ public sealed record NmiPolicy(NmiCodeSet Ignore, NmiCodeSet Drop, NmiCodeSet Pa
     private (string Name, NmiCodeSet Set)[] Lists() =>
         [("events_ignore", Ignore), ("events_drop", Drop), ("events_panic", Panic)];
 
+    /// <summary>
+    /// Codes listed without their partner differing in bit 0x10: that bit of port 0x61 (refresh
+    /// toggle) flips by itself, so one BMC event can arrive as either code; the known vendor
+    /// tables list both (32/48, 40/56, 41/57).
+    /// </summary>
+    public IReadOnlyList<string> ToggleBitHints()
+    {
+        var hints = new List<string>();
+        foreach (var (name, set) in Lists())
+        {
+            var missing = set.Codes().Where(c => !set.Contains(c ^ 0x10)).ToList();
+            if (missing.Count > 0)
+                hints.Add($"{name}: {string.Join(", ", missing.Select(c => $"{c} (0x{c:x2}) without {c ^ 0x10} (0x{c ^ 0x10:x2})"))}");
+        }
+        return hints;
+    }
+
     /// <summary>The non-empty lists as name=value pairs, in the module's order.</summary>
     public IEnumerable<(string Name, string Value)> Parameters() =>
         Lists().Where(l => !l.Set.IsEmpty).Select(l => (l.Name, l.Set.ToString()));

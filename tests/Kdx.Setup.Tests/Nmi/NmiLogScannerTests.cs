@@ -45,6 +45,26 @@ public class NmiLogScannerTests
         Assert.Equal((NmiSource.Iock, 2), (codes.Single(c => c.Code == 0x61).Sources, codes.Single(c => c.Code == 0x61).LastCpu));
     }
 
+    // Recorded on Linux 6.1 under QEMU: nmimgr read 0x21 while the kernel, a few microseconds
+    // earlier, printed 31 (bit 0x10 of port 0x61 toggles by itself).
+    [Fact]
+    public void Kernel_line_with_a_toggled_live_bit_is_the_same_event()
+    {
+        string[] lines =
+        [
+            "[    7.905658] nmimgr: Handling new NMI type:1 event:0x21 (33)",
+            "[    7.905658] nmimgr: Unmanaged NMI event 0x21 (33), let it pass",
+            "[    7.905658] Uhhuh. NMI received for unknown reason 31 on CPU 0.",
+            "[    7.905658] Dazed and confused, but trying to continue",
+            "[    9.000000] Uhhuh. NMI received for unknown reason 31 on CPU 0.",
+        ];
+        var codes = NmiLogScanner.Scan(lines);
+        var c21 = codes.Single(c => c.Code == 0x21);
+        Assert.Equal((1, NmiSource.Nmimgr | NmiSource.Unknown, "0x31"), (c21.Count, c21.Sources, $"0x{c21.KernelVariants.Codes().Single():x2}"));
+        // The later line has no nmimgr line before it: its own event under the kernel's code.
+        Assert.Equal(1, codes.Single(c => c.Code == 0x31).Count);
+    }
+
     [Fact]
     public void Journal_short_iso_and_classic_syslog_prefixes()
     {
