@@ -247,7 +247,11 @@ static int nmimgr_readonly_set(const char *val, const struct kernel_param *kp)
 	return -EPERM;
 }
 
-/* "code count" lines for every code seen since load, codes in decimal. */
+/*
+ * "code count" lines for every code seen since load, codes in decimal.  The
+ * params core hands us one page; 256 codes with very large counts could
+ * exceed it, and scnprintf() then truncates rather than overruns.
+ */
 static int nmimgr_counters_get(char *buffer, const struct kernel_param *kp)
 {
 	unsigned int code;
