@@ -65,6 +65,23 @@ public class NmiLogScannerTests
         Assert.Equal(1, codes.Single(c => c.Code == 0x31).Count);
     }
 
+    // A real guest's dmesg (6.1.0-56 under QEMU, nmimgr with the default 5 s ratelimit): four
+    // monitor NMIs, dropped (5.87), ignored (7.42), unmanaged but not logged by nmimgr (8.97,
+    // ratelimit), unmanaged and logged (11.39). nmimgr read 0x21, the kernel printed 31.
+    [Fact]
+    public void Recorded_guest_dmesg()
+    {
+        var path = Path.Combine(NmiModuleBuildTests.RepoRoot(), "tests/Kdx.Setup.Tests/Nmi/testdata/qemu-6.1-dmesg.txt");
+        var codes = NmiLogScanner.Scan(File.ReadLines(path));
+        Assert.Equal([0x21, 0x31], codes.Select(c => c.Code));
+        var c21 = codes[0];
+        Assert.Equal((2, "5.866045", "11.394937", NmiSource.Nmimgr | NmiSource.Unknown, NmiAction.Passed),
+            (c21.Count, c21.FirstSeen, c21.LastSeen, c21.Sources, c21.LastAction));
+        Assert.Equal(NmiCodeSet.Of(0x31), c21.KernelVariants);
+        var c31 = codes[1];
+        Assert.Equal((2, "7.416976", "8.965999", NmiSource.Unknown), (c31.Count, c31.FirstSeen, c31.LastSeen, c31.Sources));
+    }
+
     [Fact]
     public void Journal_short_iso_and_classic_syslog_prefixes()
     {
