@@ -1,1 +1,57 @@
-Console.WriteLine("lab");
+// kdx-lab: builds crash-lab scenarios from the command line (tests call LabBuilder directly).
+using System.CommandLine;
+using Kdx.Lab;
+
+var kernel = new Option<string>("--kernel") { Description = "Debian kernel release (e.g. 6.1.0-56-amd64), or 'default', 'default-cloud', 'default-rt'", DefaultValueFactory = _ => "default" };
+var crash = new Option<string>("--crash") { Description = "sysrq | nmi | oops | bug | warn | softlockup | hung | oom | script", DefaultValueFactory = _ => "sysrq" };
+var capture = new Option<string[]>("--capture") { Description = "qemu-elf | qemu-kdump-zlib | qemu-kdump-lzo | qemu-kdump-snappy | kdump-cat | kdump-mdf:OPTIONS (e.g. kdump-mdf:-l,-d,31); repeatable", AllowMultipleArgumentsPerToken = false };
+var ram = new Option<int>("--ram") { Description = "guest RAM in MiB", DefaultValueFactory = _ => 1024 };
+var cpus = new Option<int>("--cpus") { Description = "guest CPUs", DefaultValueFactory = _ => 2 };
+var nokaslr = new Option<bool>("--nokaslr") { Description = "boot with nokaslr" };
+var la57 = new Option<bool>("--la57") { Description = "5-level paging (-cpu qemu64,+la57)" };
+var crashkernel = new Option<int>("--crashkernel") { Description = "crashkernel= reservation in MiB (kdump captures)", DefaultValueFactory = _ => 256 };
+var module = new Option<string[]>("--module") { Description = "extra module to load: PATH.ko[:OPTIONS] (repeatable)" };
+var script = new Option<string?>("--script") { Description = "guest shell script run instead of a crash (crash kind 'script')" };
+var oracles = new Option<bool>("--oracles") { Description = "also store crash 9 (with the -dbg vmlinux), drgn and makedumpfile 1.7.8 views of the dump" };
+var cmdline = new Option<string>("--cmdline") { Description = "extra kernel command line", DefaultValueFactory = _ => "" };
+
+var build = new Command("build", "Build (or reuse from the cache) one scenario and print its directory")
+{
+    kernel, crash, capture, ram, cpus, nokaslr, la57, crashkernel, module, script, cmdline, oracles,
+};
+build.SetAction(parse =>
+{
+    var scenario = ScenarioOptions.Create(
+        parse.GetValue(kernel)!, parse.GetValue(crash)!, parse.GetValue(capture) ?? [], parse.GetValue(ram),
+        parse.GetValue(cpus), !parse.GetValue(nokaslr), parse.GetValue(la57), parse.GetValue(crashkernel),
+        parse.GetValue(module) ?? [], parse.GetValue(script), parse.GetValue(cmdline)!);
+    var result = LabBuilder.Build(scenario, Console.Error);
+    if (parse.GetValue(oracles))
+        Console.Error.WriteLine("oracle outputs: " + Oracles.Ensure(result, Console.Error));
+    Console.WriteLine(result.Directory);
+    foreach (var c in result.Metadata.Captures)
+        Console.WriteLine($"  {c.Id,-28} {c.Format,-10} {string.Join(' ', c.Files)}");
+    return 0;
+});
+
+var list = new Command("list", "List the cached scenarios");
+list.SetAction(_ =>
+{
+    if (!Directory.Exists(LabPaths.Scenarios))
+        return 0;
+    foreach (var d in Directory.GetDirectories(LabPaths.Scenarios).Order(StringComparer.Ordinal))
+        if (File.Exists(Path.Combine(d, LabResult.MetadataFile)))
+            Console.WriteLine(d);
+    return 0;
+});
+
+var root = new RootCommand("kdx crash lab: real Debian kernels crashed under QEMU, captured, cached") { build, list };
+try
+{
+    return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+}
+catch (LabException e)
+{
+    Console.Error.WriteLine($"kdx-lab: {e.Message}");
+    return 2;
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The kdx demo, on a fresh Debian 12 machine with the .NET 10 SDK: installs what the lab needs,
+# boots Debian's kernel under QEMU, crashes it for real, captures the dump with a real kdump
+# kernel (makedumpfile -l -d 31 inside the guest), and runs kdx on the dump.
+set -euo pipefail
+cd "$(dirname "$0")"
+bash lab/install-deps.sh
+dotnet build lab/Kdx.Lab -c Release -nologo -v q
+dotnet publish src/Kdx.Cli -c Release -nologo -v q -o artifacts/kdx
+lab() { dotnet lab/Kdx.Lab/bin/Release/net10.0/kdx-lab.dll "$@"; }
+
+echo "== crashing Debian's kernel in QEMU (sysrq) and capturing it with kdump + makedumpfile"
+dir=$(lab build --crash sysrq --capture kdump-mdf:-l,-d,31 | head -1)
+dump="$dir/kdump-mdf-l-d31.vmcore"
+echo "dump: $dump"
+grep -m1 "Kernel panic - not syncing" "$dir/console.log" || true
+
+kdx=artifacts/kdx/kdx
+for cmd in "info" "sys" "log" "ps" "mod" "bt" "triage"; do
+    if $kdx $cmd --help >/dev/null 2>&1; then
+        echo; echo "== kdx $cmd $dump"
+        $kdx $cmd "$dump" | head -40
+    fi
+done

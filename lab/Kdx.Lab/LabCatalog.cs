@@ -1,0 +1,27 @@
+// The scenarios the test suites share, so one CI run builds each real crash once. Any test
+// project asks for them by name; the first caller builds (minutes), later callers hit the cache.
+namespace Kdx.Lab;
+
+public static class LabCatalog
+{
+    /// <summary>A real kdump capture (kexec'd capture kernel, makedumpfile 1.7.2 in the guest) of a sysrq crash,
+    /// written several ways: -l and -c at -d 31, -c at -d 1, flattened, and split into 3 parts.</summary>
+    public static Scenario SysrqKdump() => ScenarioOptions.Create("default", "sysrq",
+    [
+        "kdump-mdf:-l,-d,31", "kdump-mdf:-c,-d,31", "kdump-mdf:-c,-d,1", "kdump-mdf:-F,-l,-d,31", "kdump-mdf:--split,-l,-d,31",
+    ]);
+
+    /// <summary>QEMU's own dumps of a sysrq crash: ELF (with VMCOREINFO via -device vmcoreinfo) and kdump-zlib.</summary>
+    public static Scenario SysrqQemu() => ScenarioOptions.Create("default", "sysrq", [CaptureSpec.QemuElf, CaptureSpec.QemuKdumpZlib]);
+
+    /// <summary>An unknown NMI from the QEMU monitor with unknown_nmi_panic=1.</summary>
+    public static Scenario NmiQemu() => ScenarioOptions.Create("default", "nmi", [CaptureSpec.QemuElf, CaptureSpec.QemuKdumpZlib]);
+
+    /// <summary>A raw copy of /proc/vmcore (ELF) from a real capture kernel; small guest, the copy is slow under TCG.</summary>
+    public static Scenario SysrqKdumpRawElf() => ScenarioOptions.Create("default", "sysrq", [CaptureSpec.KdumpCat], ramMiB: 384, crashKernelMiB: 160);
+
+    /// <summary>One QEMU-captured scenario per crash kind (the crashtest module drives oops, bug, warn, softlockup, hung).</summary>
+    public static Scenario Kind(CrashKind kind) => ScenarioOptions.Create("default", kind.ToString(), [CaptureSpec.QemuKdumpZlib]);
+
+    public static LabResult Build(Scenario s) => LabBuilder.Build(s, Console.Error);
+}
