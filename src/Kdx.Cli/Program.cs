@@ -3,6 +3,7 @@ using System.CommandLine;
 using Kdx.Cli;
 using Kdx.Cli.Commands;
 using Kdx.Dump;
+using Kdx.Kernel.Memory;
 
 return KdxProgram.Run(args, Console.Out, Console.Error);
 
@@ -11,6 +12,8 @@ public static class KdxProgram
     /// <summary>Every command kdx has; each is one class under Commands/.</summary>
     public static IReadOnlyList<KdxCommand> Commands() =>
     [
+        new InfoCommand(),
+        new RdCommand(),
         new NmiCommand(),
     ];
 
@@ -45,6 +48,9 @@ public static class KdxProgram
                 return u.ExitCode;
             case DumpFormatException d:
                 stderr.WriteLine($"kdx: {d.Message}");
+                return ExitCodes.BadInput;
+            case PageNotInDumpException or UnmappedAddressException:
+                stderr.WriteLine($"kdx: {e.Message}");
                 return ExitCodes.BadInput;
             case FileNotFoundException f:
                 stderr.WriteLine($"kdx: {f.FileName ?? f.Message}: no such file");
