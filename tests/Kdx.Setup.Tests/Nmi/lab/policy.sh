@@ -4,7 +4,15 @@
 # inject an NMI.
 P=/sys/module/nmimgr/parameters
 out() { echo "$*" > /dev/console; }
-nmi() { out "KDXLAB-MONITOR nmi"; sleep 4; }
+total() { awk '{ s += $2 } END { print s + 0 }' $P/counters; }
+# Ask the host for an NMI and wait until nmimgr has counted it (then a second for the log).
+nmi() {
+	before=$(total)
+	out "KDXLAB-MONITOR nmi"
+	i=0
+	while [ "$(total)" = "$before" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+	sleep 1
+}
 state() { out "NMITEST $1 counters=[$(tr '\n' ' ' < $P/counters)] dump_claims=$(cat $P/dump_claims)"; }
 
 echo 0-255 > $P/events_drop
