@@ -21,6 +21,7 @@ public static class Initramfs
         IReadOnlyList<string> StaticTools,
         IReadOnlyList<ExtraModule> ExtraModules,
         string? Script,
+        string? CaptureScript,
         IReadOnlyList<string> CaptureDevices,
         IReadOnlyList<string> CaptureCommands);
 
@@ -66,6 +67,8 @@ public static class Initramfs
         }
         if (plan.Script is not null)
             File.Copy(plan.Script, Path.Combine(stage, "lab", "script.sh"));
+        if (plan.CaptureScript is not null)
+            File.Copy(plan.CaptureScript, Path.Combine(stage, "lab", "capture-script.sh"));
 
         var capture = Path.Combine(workDir, "capture.cpio.gz");
         Cpio(stage, capture);
