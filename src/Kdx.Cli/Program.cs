@@ -1,6 +1,7 @@
 // The kdx executable: builds the command tree and turns expected failures into one-line errors.
 using System.CommandLine;
 using Kdx.Cli;
+using Kdx.Cli.Commands;
 using Kdx.Dump;
 
 return KdxProgram.Run(args, Console.Out, Console.Error);
@@ -10,6 +11,7 @@ public static class KdxProgram
     /// <summary>Every command kdx has; each is one class under Commands/.</summary>
     public static IReadOnlyList<KdxCommand> Commands() =>
     [
+        new DoctorCommand(),
     ];
 
     public static RootCommand BuildRoot()

@@ -1,0 +1,41 @@
+// kdump.config: the kdump configuration parses cleanly (unknown directives, bad values), and its
+// collector, failure_action and final_action make sense for the target.
+namespace Kdx.Setup.Doctor.Checks;
+
+public sealed class KdumpConfigCheck : IDoctorCheck
+{
+    private const int ProblemsShown = 3;
+
+    public string Id => "kdump.config";
+
+    public CheckResult Run(DoctorContext context)
+    {
+        var c = context.Config;
+        if (c is null)
+            return CheckResult.Warn(Id, $"neither {KdumpConfig.RedHatFile} nor {KdumpConfig.DebianFile} exists: no configured dump target",
+                new Fix("install the kdump tooling, which ships the configuration (see kdump.tooling)"));
+        var summary = $"{c.File}: target {c.Target}, collector '{c.Collector.CommandLine}'"
+            + (c.FailureAction is { } f ? $", failure_action {f.Value}" : "")
+            + (c.FinalAction is { } a ? $", final_action {a.Value}" : "");
+
+        if (c.Problems.Count > 0)
+        {
+            var shown = string.Join("; ", c.Problems.Take(ProblemsShown).Select(p => p.Line > 0 ? $"line {p.Line}: {p.Message}" : p.Message));
+            var more = c.Problems.Count > ProblemsShown ? $" (+{c.Problems.Count - ProblemsShown} more)" : "";
+            var verb = c.Tooling == KdumpTooling.Kdumpctl ? "kdumpctl may refuse to start" : "kdump-config may ignore them";
+            return CheckResult.Warn(Id, $"{c.File}: {shown}{more}; {verb}",
+                new Fix($"correct or remove the lines named in {c.File}, then restart the kdump service"));
+        }
+
+        if (c.Target.Kind is DumpTargetKind.Raw or DumpTargetKind.Ssh && c.Collector.IsMakedumpfile && !c.Collector.Flattened)
+        {
+            var line = c.Collector.CommandLine.Replace("makedumpfile", "makedumpfile -F", StringComparison.Ordinal);
+            return CheckResult.Warn(Id, $"{c.Target.Kind} target needs makedumpfile's flattened output (-F), but the collector is '{c.Collector.CommandLine}'",
+                new Fix("add -F to the core collector", new SetConfigLine(c.File, $"core_collector {line}", c.CollectorSetting?.Line)));
+        }
+
+        if (c.FailureAction?.Value == "shell" || c.FinalAction?.Value is "halt" or "poweroff")
+            return CheckResult.Ok(Id, summary + " (the machine stays down after a dump until someone acts)");
+        return CheckResult.Ok(Id, summary);
+    }
+}
