@@ -73,7 +73,9 @@ public sealed partial class KdumpConfig
         }
         target = (target ?? new DumpTarget(DumpTargetKind.LocalPath, "")) with { Path = MergePath(target, path) };
         var sys = sysconfig is null ? null : ShellVariables.Parse(sysconfig);
-        var coll = CoreCollector.Parse(collector?.Value ?? RedHatDefaultCollector);
+        // kdumpctl's default collector gains -F for targets that take a stream.
+        var defaultCollector = target.Kind is DumpTargetKind.Raw or DumpTargetKind.Ssh ? RedHatDefaultCollector + " -F" : RedHatDefaultCollector;
+        var coll = CoreCollector.Parse(collector?.Value ?? defaultCollector);
         foreach (var p in coll.Problems)
             problems.Add(new ConfigProblem(collector?.Line ?? 0, p));
         return new KdumpConfig

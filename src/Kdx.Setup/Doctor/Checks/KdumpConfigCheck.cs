@@ -27,7 +27,8 @@ public sealed class KdumpConfigCheck : IDoctorCheck
                 new Fix($"correct or remove the lines named in {c.File}, then restart the kdump service"));
         }
 
-        if (c.Target.Kind is DumpTargetKind.Raw or DumpTargetKind.Ssh && c.Collector.IsMakedumpfile && !c.Collector.Flattened)
+        // kdumpctl refuses stream targets without -F; kdump-config adds it itself.
+        if (c.Tooling == KdumpTooling.Kdumpctl && c.Target.Kind is DumpTargetKind.Raw or DumpTargetKind.Ssh && c.Collector.IsMakedumpfile && !c.Collector.Flattened)
         {
             var line = c.Collector.CommandLine.Replace("makedumpfile", "makedumpfile -F", StringComparison.Ordinal);
             return CheckResult.Warn(Id, $"{c.Target.Kind} target needs makedumpfile's flattened output (-F), but the collector is '{c.Collector.CommandLine}'",
