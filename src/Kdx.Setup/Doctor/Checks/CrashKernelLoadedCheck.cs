@@ -23,8 +23,7 @@ public sealed class CrashKernelLoadedCheck : IDoctorCheck
         if (loaded == 1)
             return CheckResult.Ok(Id, "a crash kernel is loaded");
         if (context.ReservedBytes is 0)
-            return CheckResult.Fail(Id, "no crash kernel loaded (and no memory reserved for one; see crashkernel.reserved)",
-                Recommendations.CrashKernelFix(context, "reserve memory first; the kdump service loads the crash kernel after the reboot"));
+            return CheckResult.Fail(Id, "no crash kernel loaded, and no memory reserved for one (see crashkernel.reserved); the kdump service loads it once memory is reserved");
         var lockdown = LockdownCheck.ActiveMode(fs);
         var hint = lockdown is not null && context.Config?.UsesFileLoad == false
             ? $"; lockdown ({lockdown}) refuses kexec_load, see secureboot.kexec"

@@ -16,8 +16,7 @@ public sealed class CrashKernelReservedCheck : IDoctorCheck
             return CheckResult.Ok(Id, $"{SizeText.Human(reserved.Value)} reserved for the crash kernel");
         var requested = context.CrashKernel?.Main;
         if (requested is null)
-            return CheckResult.Fail(Id, "no memory reserved for a crash kernel (no crashkernel= at boot)",
-                Recommendations.CrashKernelFix(context, "reserve memory with crashkernel= and reboot"));
+            return CheckResult.Fail(Id, "no memory reserved for a crash kernel (no crashkernel= at boot; the fix is under crashkernel.cmdline)");
         return CheckResult.Fail(Id, $"{requested} was asked for but nothing is reserved: the kernel found no free region or ignored the value (dmesg | grep -i crashkernel)",
             Recommendations.CrashKernelFix(context, "use a size this kernel can place (try a smaller size or ',high') and reboot"));
     }
