@@ -1,5 +1,6 @@
 // The doctor's two outputs: text for people (one line per check, fixes under the ones that are not
 // ok) and JSON for monitoring, whose shape is fixed by docs/doctor.md (schema "kdx.doctor/1").
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace Kdx.Setup.Doctor;
@@ -76,7 +77,7 @@ public static class DoctorOutput
 
     public static void WriteJson(DoctorReport report, Stream stream)
     {
-        using var j = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
+        using var j = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
         var m = report.Machine;
         j.WriteStartObject();
         j.WriteString("schema", Schema);

@@ -117,7 +117,7 @@ public sealed class FixtureRoot : IDisposable
         File("/sys/devices/system/cpu/online", "0-7\n");
         File("/proc/sys/kernel/arch", "x86_64\n");
         File("/sys/kernel/security/lockdown", "[none] integrity confidentiality\n");
-        Sysctl("kernel.sysrq", 1).Sysctl("kernel.panic", 10).Sysctl("kernel.panic_on_oops", 1).Sysctl("kernel.softlockup_panic", 0)
+        Sysctl("kernel.sysrq", 1).Sysctl("kernel.panic", 10).Sysctl("kernel.panic_on_oops", 1).Sysctl("kernel.panic_on_warn", 0).Sysctl("kernel.softlockup_panic", 0)
             .Sysctl("kernel.hardlockup_panic", 0).Sysctl("kernel.hung_task_panic", 0).Sysctl("vm.panic_on_oom", 0)
             .Sysctl("kernel.unknown_nmi_panic", 1).Sysctl("kernel.panic_on_unrecovered_nmi", 0).Sysctl("kernel.panic_on_io_nmi", 0)
             .Sysctl("kernel.nmi_watchdog", 1);

@@ -12,7 +12,7 @@ public sealed class OutputTests
     [
         "os.distro", "kdump.tooling", "kdump.config", "crashkernel.cmdline", "crashkernel.reserved", "crashkernel.loaded",
         "crashkernel.size", "target.location", "target.space", "target.dumps", "secureboot.kexec", "sysctl.kernel.sysrq",
-        "sysctl.kernel.panic", "sysctl.kernel.panic_on_oops", "sysctl.kernel.softlockup_panic", "sysctl.kernel.hardlockup_panic",
+        "sysctl.kernel.panic", "sysctl.kernel.panic_on_oops", "sysctl.kernel.panic_on_warn", "sysctl.kernel.softlockup_panic", "sysctl.kernel.hardlockup_panic",
         "sysctl.kernel.hung_task_panic", "sysctl.vm.panic_on_oom", "sysctl.kernel.unknown_nmi_panic",
         "sysctl.kernel.panic_on_unrecovered_nmi", "sysctl.kernel.panic_on_io_nmi", "sysctl.kernel.nmi_watchdog",
         "nmi.panic_path", "nmi.nmimgr",

@@ -98,6 +98,17 @@ public sealed class ScenarioTests
         Assert.Equal(1, report.ExitCode);
     }
 
+    [Fact]
+    public void Big_kdump_initrd_over_the_distro_default_only_warns()
+    {
+        using var f = FixtureRoot.Ready(Layout.Debian12);
+        f.SizedFile("/var/lib/kdump/initrd.img-6.1.0-21-amd64", 40 * SizeText.MiB); // 120M unpacked: over 192M in all
+        var size = f.Run()["crashkernel.size"]!;
+        Assert.Equal(CheckStatus.Warn, size.Status);
+        Assert.Contains("default 192M is met", size.Message);
+        Assert.Contains("kdump initrd 120 MiB", size.Message);
+    }
+
     [Theory, MemberData(nameof(Layouts))]
     public void Missing_target_fails_with_mkdir(Layout layout)
     {

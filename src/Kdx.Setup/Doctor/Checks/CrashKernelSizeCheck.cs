@@ -20,11 +20,17 @@ public sealed class CrashKernelSizeCheck : IDoctorCheck
         var estimate = CrashKernelSizing.Estimate(context.Machine, ram);
         var parts = $"kernel {SizeText.Human(estimate.KernelBytes)}{Assumed(estimate.KernelFile)} + kdump initrd {SizeText.Human(estimate.InitrdBytes)}{Assumed(estimate.InitrdFile)}"
             + $" + runtime {SizeText.Human(estimate.RuntimeBytes)} for {SizeText.Human(ram)} RAM, {context.Machine.CpuCount ?? 1} CPUs";
-        if (reserved < estimate.Bytes)
-            return CheckResult.Fail(Id, $"{SizeText.Human(reserved.Value)} reserved, about {SizeText.Human(estimate.Bytes)} needed ({parts}): the crash kernel may run out of memory",
-                Recommendations.CrashKernelFix(context, "reserve more memory for the crash kernel"));
         var table = CrashKernelSizing.DefaultFor(context.Machine.Distro, context.Machine.Arch);
         long tableSize = table?.SizeFor(ram) ?? 0;
+        if (reserved < estimate.Bytes)
+        {
+            // The estimate is a heuristic: at or above the distribution's own default it only warns.
+            var message = $"{SizeText.Human(reserved.Value)} reserved, about {SizeText.Human(estimate.Bytes)} needed ({parts}): the crash kernel may run out of memory";
+            var fix = Recommendations.CrashKernelFix(context, "reserve more memory for the crash kernel");
+            return tableSize > 0 && reserved >= tableSize
+                ? CheckResult.Warn(Id, message + $" (the {context.Machine.Distro.Id} default {SizeText.Kernel(tableSize)} is met)", fix)
+                : CheckResult.Fail(Id, message, fix);
+        }
         if (reserved < tableSize)
             return CheckResult.Warn(Id, $"{SizeText.Human(reserved.Value)} reserved covers the estimate ({SizeText.Human(estimate.Bytes)}) but is below the {context.Machine.Distro.Id} default {SizeText.Kernel(tableSize)} (crashkernel={table!.Text})",
                 Recommendations.CrashKernelFix(context, "use the distribution's default reservation"));

@@ -52,6 +52,7 @@ public sealed class SysctlCheck(SysctlRule rule) : IDoctorCheck
         new("kernel.panic_on_oops", v => v != 0
             ? new(CheckStatus.Ok, "an oops panics, so it is dumped")
             : new(CheckStatus.Warn, "an oops only kills the current task: no dump, and the kernel runs on in a possibly corrupt state", 1)),
+        new("kernel.panic_on_warn", v => new(CheckStatus.Ok, v != 0 ? "every WARN panics and is dumped (strict: expect more dumps)" : "WARNs are only logged")),
         new("kernel.softlockup_panic", v => new(CheckStatus.Ok, v != 0 ? "a soft lockup panics and is dumped" : "soft lockups are only logged, never dumped (set 1 to dump them)")),
         new("kernel.hardlockup_panic", v => new(CheckStatus.Ok, v != 0 ? "a hard lockup seen by the NMI watchdog panics and is dumped" : "hard lockups are only logged (set 1 to dump them)")),
         new("kernel.hung_task_panic", v => new(CheckStatus.Ok, v != 0 ? "a task blocked past hung_task_timeout_secs panics and is dumped" : "hung tasks are only logged, never dumped")),
