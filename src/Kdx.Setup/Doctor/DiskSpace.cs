@@ -28,21 +28,41 @@ public sealed partial class StatvfsDiskSpaceProbe : IDiskSpaceProbe
         if (!OperatingSystem.IsLinux() || !Environment.Is64BitProcess)
             return FromDriveInfo(host);
         Span<ulong> buffer = stackalloc ulong[16]; // struct statvfs is 112 bytes on 64-bit Linux
-        unsafe
+        try
         {
-            fixed (ulong* p = buffer)
+            unsafe
             {
-                if (Statvfs(host, p) != 0)
-                    return null;
+                fixed (ulong* p = buffer)
+                {
+                    if (Statvfs(host, p) != 0)
+                        return null;
+                }
             }
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return FromDriveInfo(host);
         }
         // 64-bit layout: f_bsize, f_frsize, f_blocks, f_bfree, f_bavail, f_files, f_ffree, f_favail, f_fsid, f_flag
         ulong fragment = buffer[1] != 0 ? buffer[1] : buffer[0];
         long free = Saturate(buffer[4], fragment), total = Saturate(buffer[2], fragment);
         bool readOnly = (buffer[9] & ReadOnlyFlag) != 0;
-        return new DiskSpace(free, total, readOnly, !readOnly && Access(host, WriteOk) == 0);
+        return new DiskSpace(free, total, readOnly, !readOnly && CanWrite(host));
     }
 
+    private static bool CanWrite(string host)
+    {
+        try
+        {
+            return Access(host, WriteOk) == 0;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return true;
+        }
+    }
+
+    /// <summary>Without libc's statvfs: space from DriveInfo; read-only state unknown, taken as writable.</summary>
     private static DiskSpace? FromDriveInfo(string host)
     {
         try

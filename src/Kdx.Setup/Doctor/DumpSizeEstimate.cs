@@ -49,7 +49,9 @@ public sealed record DumpSizeEstimate(long KeptBytes, long FileBytes, string Bas
         long file = collector.Compressed ? (long)(kept * CompressedRatio) : kept;
         if (!collector.Elf)
             file += total / PageSize / 4 + kept / PageSize * PageDescriptorBytes; // two bitmaps + descriptors
-        string basis = $"dump level {level}" + (parts.Count > 0 ? $" (excludes {string.Join(", ", parts)})" : " (keeps every page)")
+        if ((level & 1) != 0)
+            parts.Add("zero pages (not counted)");
+        string basis = $"dump level {level}" + (parts.Count > 0 ? $", excludes {string.Join(", ", parts)}" : ", keeps every page")
             + (collector.Compressed ? $", {collector.Compression} at an assumed {CompressedRatio:0%}" : ", uncompressed");
         return new DumpSizeEstimate(kept, file, basis);
     }

@@ -390,4 +390,34 @@ public sealed class ScenarioTests
         Assert.Equal("aarch64", f.Run(arch: "arm64").Machine.Arch);
         Assert.Equal(CheckStatus.Skip, f.Run(arch: "arm64")["sysctl.kernel.unknown_nmi_panic"]!.Status);
     }
+    [Fact]
+    public void Sysv_rc_links_count_as_enabled()
+    {
+        using var f = FixtureRoot.Ready(Layout.Debian12);
+        f.Remove("/etc/systemd/system/multi-user.target.wants/kdump-tools.service").Link("/etc/rc2.d/S01kdump-tools", "../init.d/kdump-tools");
+        Assert.Equal(CheckStatus.Ok, f.Run()["kdump.tooling"]!.Status);
+    }
+
+    [Fact]
+    public void Plain_kexec_setup_on_an_unknown_distro()
+    {
+        using var f = FixtureRoot.Ready(Layout.Rhel9);
+        f.File("/etc/os-release", "ID=arch\nPRETTY_NAME=\"Arch Linux\"\n").Remove("/usr/bin/kdumpctl").Remove(KdumpConfig.RedHatFile)
+            .Remove("/etc/systemd/system/multi-user.target.wants/kdump.service");
+        var report = f.Run();
+        Assert.Equal(CheckStatus.Warn, report["os.distro"]!.Status);
+        Assert.Equal(CheckStatus.Ok, report["kdump.tooling"]!.Status);
+        Assert.Contains("plain kexec setup", report["kdump.tooling"]!.Message);
+        f.Loaded(false);
+        report = f.Run();
+        var tooling = report["kdump.tooling"]!;
+        Assert.Equal(CheckStatus.Fail, tooling.Status);
+        Assert.Contains(FixText(tooling, report), l => l.StartsWith("$ kexec -p ", StringComparison.Ordinal));
+        // Unknown family: boot fixes are shown for both tool sets.
+        f.Cmdline("ro").Reserved(0);
+        report = f.Run();
+        var fix = FixText(report["crashkernel.cmdline"]!, report).ToList();
+        Assert.Contains(fix, l => l.StartsWith("$ grubby", StringComparison.Ordinal));
+        Assert.Contains("$ update-grub", fix);
+    }
 }

@@ -19,7 +19,7 @@ public sealed class CrashKernelSizeCheck : IDoctorCheck
             return CheckResult.Skip(Id, "nothing reserved to judge (see crashkernel.reserved)");
         var estimate = CrashKernelSizing.Estimate(context.Machine, ram);
         var parts = $"kernel {SizeText.Human(estimate.KernelBytes)}{Assumed(estimate.KernelFile)} + kdump initrd {SizeText.Human(estimate.InitrdBytes)}{Assumed(estimate.InitrdFile)}"
-            + $" + runtime {SizeText.Human(estimate.RuntimeBytes)} for {SizeText.Human(ram)} RAM, {context.Machine.CpuCount ?? 1} CPUs";
+            + $" + runtime {SizeText.Human(estimate.RuntimeBytes)} for {SizeText.Human(ram)} RAM, {(context.Machine.CpuCount is { } n ? $"{n} CPU(s)" : "CPU count unknown")}";
         var table = CrashKernelSizing.DefaultFor(context.Machine.Distro, context.Machine.Arch);
         long tableSize = table?.SizeFor(ram) ?? 0;
         if (reserved < estimate.Bytes)
