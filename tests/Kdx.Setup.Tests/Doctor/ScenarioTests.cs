@@ -197,15 +197,27 @@ public sealed class ScenarioTests
     }
 
     [Theory, MemberData(nameof(Layouts))]
-    public void No_nmi_path_fails(Layout layout)
+    public void No_nmi_path_warns(Layout layout)
     {
         using var f = FixtureRoot.Ready(layout);
         f.Sysctl("kernel.unknown_nmi_panic", 0);
         var report = f.Run();
         var nmi = report["nmi.panic_path"]!;
-        Assert.Equal(CheckStatus.Fail, nmi.Status);
+        Assert.Equal(CheckStatus.Warn, nmi.Status);
         Assert.Contains("kernel.unknown_nmi_panic = 1", string.Join("\n", FixText(nmi, report)));
-        Assert.Equal(2, report.ExitCode);
+        Assert.Equal(1, report.ExitCode);
+        f.Sysctl("kernel.panic_on_io_nmi", 1);
+        Assert.Contains("IOCHK", f.Run()["nmi.panic_path"]!.Message);
+    }
+
+    [Fact]
+    public void Sysctl_missing_from_a_visible_proc_sys_is_skipped()
+    {
+        using var f = FixtureRoot.Ready(Layout.Debian12);
+        f.Remove("/proc/sys/kernel/hardlockup_panic");
+        var report = f.Run();
+        Assert.Equal(CheckStatus.Skip, report["sysctl.kernel.hardlockup_panic"]!.Status);
+        Assert.Equal(0, report.ExitCode);
     }
 
     [Fact]
@@ -227,7 +239,7 @@ public sealed class ScenarioTests
         f.File("/sys/module/nmimgr/parameters/events_panic", "0,48\n");
         report = f.Run();
         Assert.Equal(CheckStatus.Warn, report["nmi.nmimgr"]!.Status);
-        Assert.Equal(CheckStatus.Fail, report["nmi.panic_path"]!.Status);
+        Assert.Equal(CheckStatus.Warn, report["nmi.panic_path"]!.Status);
     }
 
     [Fact]

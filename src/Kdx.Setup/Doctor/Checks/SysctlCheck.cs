@@ -23,7 +23,13 @@ public sealed class SysctlCheck(SysctlRule rule) : IDoctorCheck
             return CheckResult.Skip(Id, $"{rule.Key} exists on x86 only");
         var text = context.Fs.ReadLine(rule.ProcPath);
         if (text is null)
-            return CheckResult.Warn(Id, $"{rule.ProcPath} is missing (kernel without it, or /proc/sys hidden)");
+        {
+            // A visible /proc/sys without the file means this kernel lacks the feature; an invisible one hides it.
+            var dir = rule.ProcPath[..rule.ProcPath.LastIndexOf('/')];
+            return context.Fs.List(dir).Count > 0
+                ? CheckResult.Skip(Id, $"this kernel has no {rule.Key}")
+                : CheckResult.Warn(Id, $"{rule.ProcPath} is missing: /proc/sys is not visible (container?)");
+        }
         var value = context.Fs.ReadInteger(rule.ProcPath);
         if (value is null)
             return CheckResult.Warn(Id, $"{rule.Key} = '{ShellVariables.Clip(text)}' is not a number");
