@@ -282,6 +282,18 @@ public sealed class ScenarioTests
     }
 
     [Fact]
+    public void Kexec_load_disabled_fails_only_when_nothing_is_loaded()
+    {
+        using var f = FixtureRoot.Ready(Layout.Rhel9);
+        f.Sysctl("kernel.kexec_load_disabled", 1);
+        Assert.Equal(CheckStatus.Ok, f.Run()["secureboot.kexec"]!.Status);
+        f.Loaded(false);
+        var r = f.Run()["secureboot.kexec"]!;
+        Assert.Equal(CheckStatus.Fail, r.Status);
+        Assert.Contains("until the next boot", r.Message);
+    }
+
+    [Fact]
     public void Unknown_directives_warn_and_name_the_line()
     {
         using var f = FixtureRoot.Ready(Layout.Rhel9);

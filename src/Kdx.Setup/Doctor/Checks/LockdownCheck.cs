@@ -1,5 +1,6 @@
-// secureboot.kexec: under kernel lockdown (or Secure Boot on kernels that lock down with it) only
-// kexec_file_load (kexec -s) can load a crash kernel; a config forcing kexec_load (-c) cannot work.
+// secureboot.kexec: can a crash kernel be loaded at all? Under kernel lockdown (or Secure Boot on
+// kernels that lock down with it) only kexec_file_load (kexec -s) works, so a config forcing
+// kexec_load (-c) cannot; kernel.kexec_load_disabled=1 blocks both until reboot.
 namespace Kdx.Setup.Doctor.Checks;
 
 public sealed class LockdownCheck : IDoctorCheck
@@ -32,6 +33,12 @@ public sealed class LockdownCheck : IDoctorCheck
     public CheckResult Run(DoctorContext context)
     {
         var fs = context.Fs;
+        bool loaded = fs.ReadInteger("/sys/kernel/kexec_crash_loaded") == 1;
+        // kernel.kexec_load_disabled is one-way until reboot and blocks both syscalls.
+        if (fs.ReadInteger("/proc/sys/kernel/kexec_load_disabled") == 1 && !loaded)
+            return CheckResult.Fail(Id, "kernel.kexec_load_disabled = 1: no crash kernel can be loaded until the next boot",
+                new Fix("load the crash kernel before whatever sets kexec_load_disabled (or stop setting it), then reboot",
+                    new RunCommand("grep -rs kexec_load_disabled /etc/sysctl.conf /etc/sysctl.d /usr/lib/sysctl.d /run/sysctl.d"), new RunCommand("reboot")));
         var mode = ActiveMode(fs);
         var secureBoot = SecureBoot(fs);
         bool lockdownKnown = fs.FileExists(LockdownFile);
@@ -51,7 +58,7 @@ public sealed class LockdownCheck : IDoctorCheck
             return CheckResult.Fail(Id, $"{why} refuses kexec_load, but {config!.KexecArgs?.File ?? config.File} forces it ('{config.KexecArgs?.Value}')", FileLoadFix(config));
         if (fileLoad == true)
             return CheckResult.Ok(Id, $"{why}: the config loads with kexec_file_load (-s)");
-        if (fs.ReadInteger("/sys/kernel/kexec_crash_loaded") == 1)
+        if (loaded)
             return CheckResult.Ok(Id, $"{why}: the crash kernel is loaded, so the tooling used kexec_file_load");
         if (config is null)
             return CheckResult.Warn(Id, $"{why}: only kexec_file_load works; load the crash kernel with 'kexec -s -p'");
