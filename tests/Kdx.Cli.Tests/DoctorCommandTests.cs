@@ -71,6 +71,15 @@ public sealed class DoctorCommandTests : IDisposable
     }
 
     [Fact]
+    public void Json_with_apply_keeps_stdout_pure_json()
+    {
+        var (_, output, err) = Run("", "doctor", "--root", _root, "--json", "--apply", "--yes");
+        using var doc = JsonDocument.Parse(output);
+        Assert.Contains("wrote ", err);
+        Assert.Contains("kernel.panic_on_oops = 1", Read("/etc/sysctl.d/90-kdx-kdump.conf"));
+    }
+
+    [Fact]
     public void Missing_root_is_a_usage_error()
     {
         var (code, _, err) = Run("", "doctor", "--root", Path.Combine(_root, "nope"));

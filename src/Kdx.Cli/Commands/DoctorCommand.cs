@@ -22,7 +22,8 @@ public sealed class DoctorCommand(TextReader? input = null) : KdxCommand
 
     public override Command Build()
     {
-        var command = new Command(Name, "Check that kdump can really capture a crash on this machine: crashkernel, tooling, target, sysctls, NMI.")
+        var command = new Command(Name, "Check that kdump can really capture a crash on this machine: crashkernel, tooling, target, sysctls, NMI. "
+            + "Exit code 0 ready, 1 warnings only, 2 not ready.")
         {
             _root, _json, _fix, _apply, _yes, _arch,
         };
@@ -39,7 +40,8 @@ public sealed class DoctorCommand(TextReader? input = null) : KdxCommand
         var context = Doctor.CreateContext(root, parse.GetValue(_arch));
         var report = Doctor.Run(context);
 
-        if (parse.GetValue(_json))
+        bool json = parse.GetValue(_json);
+        if (json)
         {
             using var buffer = new MemoryStream();
             DoctorOutput.WriteJson(report, buffer);
@@ -50,11 +52,13 @@ public sealed class DoctorCommand(TextReader? input = null) : KdxCommand
 
         if (parse.GetValue(_fix) || parse.GetValue(_apply))
         {
+            // With --json, stdout stays pure JSON (whose checks carry the fixes); the rest goes to stderr.
+            var text = json ? parse.InvocationConfiguration.Error : output;
             var plan = FixPlan.From(report);
-            output.WriteLine();
-            DoctorOutput.WriteFixes(report, plan, output);
+            text.WriteLine();
+            DoctorOutput.WriteFixes(report, plan, text);
             if (parse.GetValue(_apply))
-                Apply(context.Fs, plan, parse.GetValue(_yes), output);
+                Apply(context.Fs, plan, parse.GetValue(_yes), text);
         }
         return report.ExitCode;
     }

@@ -34,7 +34,7 @@ public static class SystemdUnits
         return installed ? UnitState.Disabled : UnitState.Missing;
     }
 
-    /// <summary>The first of <paramref name="paths"/> that exists, for finding a tool in sbin/bin variants.</summary>
+    /// <summary>Where a tool is installed among /usr/sbin, /usr/bin, /sbin and /bin, or null.</summary>
     public static string? FindTool(RootedFileSystem fs, string name) =>
         new[] { "/usr/sbin/", "/usr/bin/", "/sbin/", "/bin/" }.Select(d => d + name).FirstOrDefault(fs.EntryExists);
 }
