@@ -23,7 +23,7 @@ public sealed record DumpTarget(DumpTargetKind Kind, string Path, string? Device
         DumpTargetKind.LocalPath => Path,
         DumpTargetKind.LocalFilesystem => $"{Path} on {FsType} {Device}",
         DumpTargetKind.Raw => $"raw {Device}",
-        DumpTargetKind.Nfs => $"nfs {Remote}:{Path}",
+        DumpTargetKind.Nfs => $"nfs {Remote} (dumps in {Path})",
         _ => $"ssh {Remote}:{Path}",
     };
 }

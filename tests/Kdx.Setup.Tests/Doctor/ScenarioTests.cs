@@ -303,6 +303,7 @@ public sealed class ScenarioTests
         Assert.Equal(CheckStatus.Warn, config.Status);
         Assert.Contains("line 2: unknown directive 'frobnicate'", config.Message);
         Assert.Contains("line 4: failure_action 'explode'", config.Message);
+        Assert.Equal(["/etc/kdump.conf:2: #frobnicate yes", "/etc/kdump.conf:4: #failure_action explode", "$ kdumpctl restart"], FixText(config, report));
         Assert.Equal(1, report.ExitCode);
     }
 

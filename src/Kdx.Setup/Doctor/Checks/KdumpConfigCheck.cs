@@ -23,8 +23,7 @@ public sealed class KdumpConfigCheck : IDoctorCheck
             var shown = string.Join("; ", c.Problems.Take(ProblemsShown).Select(p => p.Line > 0 ? $"line {p.Line}: {p.Message}" : p.Message));
             var more = c.Problems.Count > ProblemsShown ? $" (+{c.Problems.Count - ProblemsShown} more)" : "";
             var verb = c.Tooling == KdumpTooling.Kdumpctl ? "kdumpctl may refuse to start" : "kdump-config may ignore them";
-            return CheckResult.Warn(Id, $"{c.File}: {shown}{more}; {verb}",
-                new Fix($"correct or remove the lines named in {c.File}, then restart the kdump service"));
+            return CheckResult.Warn(Id, $"{c.File}: {shown}{more}; {verb}", CommentOutFix(context, c));
         }
 
         // kdumpctl refuses stream targets without -F; kdump-config adds it itself.
@@ -38,5 +37,15 @@ public sealed class KdumpConfigCheck : IDoctorCheck
         if (c.FailureAction?.Value == "shell" || c.FinalAction?.Value is "halt" or "poweroff")
             return CheckResult.Ok(Id, summary + " (the machine stays down after a dump until someone acts)");
         return CheckResult.Ok(Id, summary);
+    }
+
+    /// <summary>Comments out each line a problem names (the tooling then falls back to its default), then restarts the service.</summary>
+    private static Fix CommentOutFix(DoctorContext context, KdumpConfig c)
+    {
+        var lines = context.Fs.ReadText(c.File)?.Split('\n') ?? [];
+        var steps = c.Problems.Select(p => p.Line).Where(n => n > 0 && n <= lines.Length).Distinct().Order()
+            .Select(n => (FixStep)new SetConfigLine(c.File, "#" + lines[n - 1].TrimEnd('\r'), n))
+            .Append(new RunCommand(DumpTargetCheck.RestartCommand(c)));
+        return new Fix($"correct the lines named in {c.File}, or comment them out as shown", steps.ToList());
     }
 }
