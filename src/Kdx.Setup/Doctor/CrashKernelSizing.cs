@@ -38,7 +38,7 @@ public static class CrashKernelSizing
 
     private static IEnumerable<string> KernelCandidates(string? release) => release is null ? [] :
     [
-        $"/var/lib/kdump/vmlinuz-{release}", $"/boot/vmlinuz-{release}", $"/lib/modules/{release}/vmlinuz",
+        $"/var/lib/kdump/vmlinuz-{release}", "/var/lib/kdump/vmlinuz", $"/boot/vmlinuz-{release}", $"/lib/modules/{release}/vmlinuz",
         $"/usr/lib/modules/{release}/vmlinuz", $"/boot/Image-{release}", $"/boot/vmlinux-{release}",
     ];
 
@@ -46,7 +46,7 @@ public static class CrashKernelSizing
     private static IEnumerable<string> InitrdCandidates(string? release) => release is null ? [] :
     [
         $"/boot/initramfs-{release}kdump.img", $"/var/lib/kdump/initramfs-{release}kdump.img",
-        $"/var/lib/kdump/initrd.img-{release}", $"/boot/initrd.img-{release}", $"/boot/initramfs-{release}.img",
+        $"/var/lib/kdump/initrd.img-{release}", "/var/lib/kdump/initrd.img", $"/boot/initrd.img-{release}", $"/boot/initramfs-{release}.img",
     ];
 
     private static (string Path, long Size)? FirstExisting(RootedFileSystem fs, IEnumerable<string> paths)

@@ -445,4 +445,25 @@ public sealed class ScenarioTests
         Assert.Contains(fix, l => l.StartsWith("$ grubby", StringComparison.Ordinal));
         Assert.Contains("$ update-grub", fix);
     }
+
+    [Fact]
+    public void Crash_kernel_estimate_follows_the_documented_formula()
+    {
+        using var f = FixtureRoot.Ready(Layout.Rhel9);
+        var machine = new Machine(new RootedFileSystem(f.Root));
+        var e = CrashKernelSizing.Estimate(machine, FixtureRoot.RamKiB * 1024);
+        Assert.Equal(4 * 12 * SizeText.MiB, e.KernelBytes);
+        Assert.Equal(3 * 25 * SizeText.MiB, e.InitrdBytes);
+        Assert.Equal(64 * SizeText.MiB + 16 * SizeText.MiB + 8 * 64 * 1024, e.RuntimeBytes);
+        Assert.Equal(208 * SizeText.MiB, e.Bytes);
+        Assert.EndsWith("kdump.img", e.InitrdFile);
+
+        // Debian's unversioned symlinks into /boot are followed inside the root.
+        using var d = FixtureRoot.Ready(Layout.Debian12);
+        d.Remove("/var/lib/kdump/initrd.img-6.1.0-21-amd64").SizedFile("/boot/initrd.img-kdump-6.1.0-21-amd64", 10 * SizeText.MiB)
+            .Link("/var/lib/kdump/initrd.img", "/boot/initrd.img-kdump-6.1.0-21-amd64");
+        var de = CrashKernelSizing.Estimate(new Machine(new RootedFileSystem(d.Root)), FixtureRoot.RamKiB * 1024);
+        Assert.Equal(30 * SizeText.MiB, de.InitrdBytes);
+        Assert.Equal("/var/lib/kdump/initrd.img", de.InitrdFile);
+    }
 }
