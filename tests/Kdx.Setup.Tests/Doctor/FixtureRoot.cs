@@ -137,6 +137,7 @@ public sealed class FixtureRoot : IDisposable
         SizedFile($"/boot/vmlinuz-{release}", 12 * SizeText.MiB);
         SizedFile($"/boot/initramfs-{release}kdump.img", 25 * SizeText.MiB);
         File("/usr/bin/kdumpctl", "#!/bin/bash\n");
+        File("/usr/sbin/makedumpfile", "");
         File("/usr/sbin/kexec", "");
         Link("/etc/systemd/system/multi-user.target.wants/kdump.service", "/usr/lib/systemd/system/kdump.service");
         File(KdumpConfig.RedHatFile, "# kdump.conf as shipped, trimmed\r\npath /var/crash\r\ncore_collector makedumpfile -l --message-level 7 -d 31\r\n#failure_action shell\r\n");
@@ -157,6 +158,7 @@ public sealed class FixtureRoot : IDisposable
         SizedFile($"/boot/vmlinuz-{release}", 8 * SizeText.MiB);
         SizedFile($"/var/lib/kdump/initrd.img-{release}", 20 * SizeText.MiB);
         File("/usr/sbin/kdump-config", "#!/bin/sh\n");
+        File("/usr/bin/makedumpfile", "");
         File("/sbin/kexec", "");
         Link("/etc/systemd/system/multi-user.target.wants/kdump-tools.service", "/lib/systemd/system/kdump-tools.service");
         File(KdumpConfig.DebianFile, "# kdump-tools configuration\nUSE_KDUMP=1\n#KDUMP_SYSCTL=\"kernel.panic_on_oops=1\"\nKDUMP_COREDIR=\"/var/crash\"\nMAKEDUMP_ARGS=\"-c -d 31\"\n");

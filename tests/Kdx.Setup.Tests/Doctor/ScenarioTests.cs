@@ -293,6 +293,16 @@ public sealed class ScenarioTests
         Assert.Contains("until the next boot", r.Message);
     }
 
+    [Theory, MemberData(nameof(Layouts))]
+    public void Missing_makedumpfile_fails(Layout layout)
+    {
+        using var f = FixtureRoot.Ready(layout);
+        f.Remove(layout == Layout.Rhel9 ? "/usr/sbin/makedumpfile" : "/usr/bin/makedumpfile");
+        var r = f.Run()["kdump.config"]!;
+        Assert.Equal(CheckStatus.Fail, r.Status);
+        Assert.Contains("makedumpfile is not installed", r.Message);
+    }
+
     [Fact]
     public void Unknown_directives_warn_and_name_the_line()
     {

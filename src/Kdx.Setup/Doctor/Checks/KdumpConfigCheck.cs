@@ -26,6 +26,11 @@ public sealed class KdumpConfigCheck : IDoctorCheck
             return CheckResult.Warn(Id, $"{c.File}: {shown}{more}; {verb}", CommentOutFix(context, c));
         }
 
+        if (c.Collector.IsMakedumpfile && SystemdUnits.FindTool(context.Fs, "makedumpfile") is null)
+            return CheckResult.Fail(Id, $"the collector is makedumpfile, but makedumpfile is not installed: the kdump initrd cannot carry it",
+                new Fix("install makedumpfile", new RunCommand(c.Tooling == KdumpTooling.Kdumpctl ? "dnf install -y makedumpfile kexec-tools" : "apt-get install -y makedumpfile"),
+                    new RunCommand(DumpTargetCheck.RestartCommand(c))));
+
         // kdumpctl refuses stream targets without -F; kdump-config adds it itself.
         if (c.Tooling == KdumpTooling.Kdumpctl && c.Target.Kind is DumpTargetKind.Raw or DumpTargetKind.Ssh && c.Collector.IsMakedumpfile && !c.Collector.Flattened)
         {
