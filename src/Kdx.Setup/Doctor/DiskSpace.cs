@@ -1,6 +1,5 @@
 // The seam between the doctor and the filesystems holding a dump target: free space and
 // writability come from statvfs/access on a real machine and from a table in fixture roots.
-using System.Globalization;
 using System.Runtime.InteropServices;
 
 namespace Kdx.Setup.Doctor;
@@ -141,6 +140,4 @@ public sealed class FixtureDiskSpaceProbe(IReadOnlyList<(string Path, DiskSpace 
         }
         return best?.Space;
     }
-
-    public override string ToString() => string.Join("; ", mounts.Select(m => string.Create(CultureInfo.InvariantCulture, $"{m.Path} {m.Space.FreeBytes}")));
 }

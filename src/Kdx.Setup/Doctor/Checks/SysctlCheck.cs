@@ -15,8 +15,6 @@ public sealed class SysctlCheck(SysctlRule rule) : IDoctorCheck
 {
     public string Id => "sysctl." + rule.Key;
 
-    public SysctlRule Rule => rule;
-
     public CheckResult Run(DoctorContext context)
     {
         if (rule.X86Only && context.Machine.Arch is not ("x86_64" or "i686" or "unknown"))
