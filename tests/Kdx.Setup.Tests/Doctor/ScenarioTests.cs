@@ -218,6 +218,8 @@ public sealed class ScenarioTests
         var report = f.Run();
         Assert.Equal(CheckStatus.Skip, report["sysctl.kernel.hardlockup_panic"]!.Status);
         Assert.Equal(0, report.ExitCode);
+        f.Remove("/proc/sys/kernel/sysrq");
+        Assert.Equal(CheckStatus.Warn, f.Run()["sysctl.kernel.sysrq"]!.Status);
     }
 
     [Fact]

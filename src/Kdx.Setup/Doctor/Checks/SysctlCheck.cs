@@ -5,8 +5,11 @@ namespace Kdx.Setup.Doctor.Checks;
 /// <summary>What a value means: status, the explanation, and the value to propose when it is not ok.</summary>
 public sealed record SysctlVerdict(CheckStatus Status, string Meaning, long? Proposed = null);
 
-/// <summary>A sysctl and how to judge its value; <see cref="X86Only"/> rules are skipped elsewhere.</summary>
-public sealed record SysctlRule(string Key, Func<long, SysctlVerdict> Judge, bool X86Only = false)
+/// <summary>
+/// A sysctl and how to judge its value; <see cref="X86Only"/> rules are skipped elsewhere.
+/// <see cref="WhenAbsent"/> judges a kernel built without the setting (default: skip).
+/// </summary>
+public sealed record SysctlRule(string Key, Func<long, SysctlVerdict> Judge, bool X86Only = false, SysctlVerdict? WhenAbsent = null)
 {
     public string ProcPath => "/proc/sys/" + Key.Replace('.', '/');
 }
@@ -24,9 +27,11 @@ public sealed class SysctlCheck(SysctlRule rule) : IDoctorCheck
         {
             // A visible /proc/sys without the file means this kernel lacks the feature; an invisible one hides it.
             var dir = rule.ProcPath[..rule.ProcPath.LastIndexOf('/')];
-            return context.Fs.List(dir).Count > 0
-                ? CheckResult.Skip(Id, $"this kernel has no {rule.Key}")
-                : CheckResult.Warn(Id, $"{rule.ProcPath} is missing: /proc/sys is not visible (container?)");
+            if (context.Fs.List(dir).Count == 0)
+                return CheckResult.Warn(Id, $"{rule.ProcPath} is missing: /proc/sys is not visible (container?)");
+            return rule.WhenAbsent is { } absent
+                ? new CheckResult(Id, absent.Status, $"no {rule.Key} in this kernel: {absent.Meaning}")
+                : CheckResult.Skip(Id, $"this kernel has no {rule.Key}");
         }
         var value = context.Fs.ReadInteger(rule.ProcPath);
         if (value is null)
@@ -46,7 +51,8 @@ public sealed class SysctlCheck(SysctlRule rule) : IDoctorCheck
     [
         new("kernel.sysrq", v => v == 1 || (v > 1 && (v & SysrqDumpBit) != 0)
             ? new(CheckStatus.Ok, "SysRq-c (keyboard, serial break, BMC console) can force a dump of a hung machine")
-            : new(CheckStatus.Warn, "SysRq-c from a console cannot force a dump of a hung machine (echo c > /proc/sysrq-trigger still works)", v <= 0 ? 1 : v | SysrqDumpBit)),
+            : new(CheckStatus.Warn, "SysRq-c from a console cannot force a dump of a hung machine (echo c > /proc/sysrq-trigger still works)", v <= 0 ? 1 : v | SysrqDumpBit),
+            WhenAbsent: new(CheckStatus.Warn, "built without magic SysRq, so no SysRq-c can force a dump of a hung machine")),
         new("kernel.panic", v => new(CheckStatus.Ok, v switch
         {
             0 => "if the crash kernel cannot take over, the machine stays halted on the panic screen",
