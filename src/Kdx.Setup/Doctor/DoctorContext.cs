@@ -38,6 +38,18 @@ public sealed class DoctorContext
     /// <summary>/sys/kernel/kexec_crash_size in bytes, or null when the kernel (or container) does not show it.</summary>
     public long? ReservedBytes => Fs.ReadInteger("/sys/kernel/kexec_crash_size");
 
+    /// <summary>
+    /// Why /sys/kernel/kexec_crash_size is missing: with /sys/kernel visible the kernel lacks crash
+    /// dump support (CONFIG_CRASH_DUMP/KEXEC_CORE); with it invisible (a container) nothing can be told.
+    /// </summary>
+    public string MissingKexecReason(out bool definite)
+    {
+        definite = Fs.List("/sys/kernel").Count > 0;
+        return definite
+            ? "this kernel has no kexec crash support (no /sys/kernel/kexec_crash_*): it cannot make a crash dump"
+            : "/sys/kernel is not visible (container?): crash kernel state unknown";
+    }
+
     /// <summary>True when fadump (ppc64 firmware-assisted dump) is enabled instead of kdump.</summary>
     public bool FadumpEnabled =>
         Machine.IsPowerPc && (Fs.ReadInteger("/sys/kernel/fadump/enabled") ?? Fs.ReadInteger("/sys/kernel/fadump_enabled")) == 1;

@@ -98,6 +98,18 @@ public sealed class RobustnessTests
     }
 
     [Fact]
+    public void Visible_sys_without_kexec_files_means_no_crash_support()
+    {
+        using var f = FixtureRoot.Ready(Layout.Debian12);
+        f.Remove("/sys/kernel/kexec_crash_size").Remove("/sys/kernel/kexec_crash_loaded").File("/sys/kernel/uevent_seqnum", "1\n");
+        var report = f.Run();
+        Assert.Equal(CheckStatus.Fail, report["crashkernel.reserved"]!.Status);
+        Assert.Contains("no kexec crash support", report["crashkernel.reserved"]!.Message);
+        Assert.Equal(CheckStatus.Fail, report["crashkernel.loaded"]!.Status);
+        Assert.Equal(2, report.ExitCode);
+    }
+
+    [Fact]
     public void Garbage_numbers_warn()
     {
         using var f = FixtureRoot.Ready(Layout.Debian12);

@@ -18,8 +18,13 @@ public sealed class CrashKernelLoadedCheck : IDoctorCheck
                     Recommendations.ReloadFix(context, "register fadump by restarting the kdump service"));
         }
         var loaded = fs.ReadInteger("/sys/kernel/kexec_crash_loaded");
+        if (loaded is null && fs.ReadLine("/sys/kernel/kexec_crash_loaded") is { } odd)
+            return CheckResult.Warn(Id, $"/sys/kernel/kexec_crash_loaded holds '{ShellVariables.Clip(odd)}', not a number");
         if (loaded is null)
-            return CheckResult.Warn(Id, "/sys/kernel/kexec_crash_loaded is missing: kernel without kexec crash support, or /sys hidden (container)");
+        {
+            var why = context.MissingKexecReason(out bool definite);
+            return definite ? CheckResult.Fail(Id, why + " (fix under crashkernel.reserved)") : CheckResult.Warn(Id, why);
+        }
         if (loaded == 1)
             return CheckResult.Ok(Id, "a crash kernel is loaded");
         if (context.ReservedBytes is 0)
