@@ -12,8 +12,14 @@ public sealed class KdumpConfigCheck : IDoctorCheck
     {
         var c = context.Config;
         if (c is null)
-            return CheckResult.Warn(Id, $"neither {KdumpConfig.RedHatFile} nor {KdumpConfig.DebianFile} exists: no configured dump target",
-                new Fix("install the kdump tooling, which ships the configuration (see kdump.tooling)"));
+        {
+            var tool = SystemdUnits.FindTool(context.Fs, "kdumpctl") ?? SystemdUnits.FindTool(context.Fs, "kdump-config");
+            if (tool is null)
+                return CheckResult.Skip(Id, $"no {KdumpConfig.RedHatFile} or {KdumpConfig.DebianFile}: without kdump tooling, where dumps go is up to the capture initramfs");
+            return CheckResult.Warn(Id, $"{tool} is installed but neither {KdumpConfig.RedHatFile} nor {KdumpConfig.DebianFile} exists: the tooling's defaults apply",
+                new Fix("reinstall the kdump tooling to restore its configuration file",
+                    new RunCommand(tool.EndsWith("kdumpctl", StringComparison.Ordinal) ? "dnf reinstall -y kexec-tools" : "apt-get install --reinstall -o Dpkg::Options::=--force-confmiss kdump-tools")));
+        }
         var summary = $"{c.File}: target {c.Target}, collector '{c.Collector.CommandLine}'"
             + (c.FailureAction is { } f ? $", failure_action {f.Value}" : "")
             + (c.FinalAction is { } a ? $", final_action {a.Value}" : "");

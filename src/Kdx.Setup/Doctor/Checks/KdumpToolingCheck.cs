@@ -49,12 +49,15 @@ public sealed class KdumpToolingCheck : IDoctorCheck
     private CheckResult CheckPlainKexec(DoctorContext context)
     {
         var kexec = SystemdUnits.FindTool(context.Fs, "kexec");
+        bool loaded = context.Fs.ReadInteger("/sys/kernel/kexec_crash_loaded") == 1;
+        if (kexec is null && loaded)
+            return CheckResult.Ok(Id, "no kdump service, but a crash kernel is loaded (a custom kexec -p setup); make sure it is loaded at every boot");
         if (kexec is null)
             return CheckResult.Fail(Id, "no kdump tooling: neither kdumpctl, kdump-config nor kexec is installed",
                 new Fix("install the distribution's kdump tooling",
                     new RunCommand("dnf install -y kexec-tools && systemctl enable --now kdump   # RHEL, Fedora"),
                     new RunCommand("apt-get install -y kdump-tools && systemctl enable --now kdump-tools   # Debian, Ubuntu")));
-        if (context.Fs.ReadInteger("/sys/kernel/kexec_crash_loaded") == 1)
+        if (loaded)
             return CheckResult.Ok(Id, $"plain kexec setup ({kexec}): a crash kernel is loaded; make sure a boot script loads it every time");
         return CheckResult.Fail(Id, $"only {kexec} is installed and no crash kernel is loaded: nothing loads one at boot",
             Recommendations.ReloadFix(context, "load a crash kernel with kexec -p (and do so at every boot)"));
