@@ -39,7 +39,7 @@ public static class CrashKernelSizing
     private static IEnumerable<string> KernelCandidates(string? release) => release is null ? [] :
     [
         $"/var/lib/kdump/vmlinuz-{release}", "/var/lib/kdump/vmlinuz", $"/boot/vmlinuz-{release}", $"/lib/modules/{release}/vmlinuz",
-        $"/usr/lib/modules/{release}/vmlinuz", $"/boot/Image-{release}", $"/boot/vmlinux-{release}",
+        $"/usr/lib/modules/{release}/vmlinuz", $"/boot/Image-{release}", $"/boot/vmlinux-{release}", "/vmlinuz",
     ];
 
     /// <summary>The kdump initrd built by the tooling (RHEL under /boot or /var/lib/kdump, Debian under /var/lib/kdump).</summary>
