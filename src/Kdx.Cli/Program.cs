@@ -14,6 +14,7 @@ public static class KdxProgram
     [
         new InfoCommand(),
         new RdCommand(),
+        new DoctorCommand(),
         new NmiCommand(),
     ];
 
