@@ -106,6 +106,7 @@ public static partial class LabBuilder
             files.Add(s.ScriptPath);
         if (s.CaptureScriptPath is not null)
             files.Add(s.CaptureScriptPath);
+        files.AddRange(s.ExtraFiles.Select(f => f.Path));
         var tools = string.Join(';', Initramfs.HostBinaries.Select(b => File.Exists(b) ? $"{b}:{new FileInfo(b).Length}" : b));
         var extra = $"{s.Canonical()}|recipe={RecipeVersion}|pkg={kernel.PackageVersion}|{tools}|" +
                     string.Join(';', s.ExtraModules.Select(m => m.Options));
@@ -137,7 +138,7 @@ public static partial class LabBuilder
         }
 
         var initrd = Path.Combine(work, "initrd.img");
-        var plan = new Initramfs.Plan(kernel, crashtest, tools, s.ExtraModules, s.ScriptPath, s.CaptureScriptPath, devices,
+        var plan = new Initramfs.Plan(kernel, crashtest, tools, s.ExtraModules, s.ScriptPath, s.CaptureScriptPath, s.ExtraFiles, devices,
             collectors.Select(c => c.Stream ? "stream:" + c.Command : c.Command).ToList());
         Initramfs.Build(plan, work, initrd);
         progress.WriteLine($"initramfs ready ({new FileInfo(initrd).Length >> 20} MiB) after {clock.Elapsed.TotalSeconds:0} s");
