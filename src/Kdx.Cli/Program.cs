@@ -16,6 +16,8 @@ public static class KdxProgram
         new RdCommand(),
         new LogCommand(),
         new SymCommand(),
+        new DoctorCommand(),
+        new NmiCommand(),
     ];
 
     public static RootCommand BuildRoot()
