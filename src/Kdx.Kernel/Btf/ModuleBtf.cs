@@ -25,7 +25,7 @@ public static class ModuleBtf
         var dataOffset = Require(vmlinux, "btf.data");
         var sizeOffset = Require(vmlinux, "btf.data_size");
         var name = vmlinux.Field("btf.name");
-        var nameLength = (int)Math.Min(vmlinux.SizeOf(name.Type) ?? 56, 256);
+        var nameLength = (int)Math.Min(vmlinux.SizeOf(name.Type) ?? 64, 256); // a read bound only: the name ends at its NUL
 
         var result = new List<LoadedModuleBtf>();
         var node = memory.ReadPointer(head.Address + nextOffset);

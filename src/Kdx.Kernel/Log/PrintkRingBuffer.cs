@@ -26,7 +26,7 @@ public static class PrintkRingBuffer
     /// <summary>The field offsets this reader needs, gathered once.</summary>
     private sealed class Offsets(KernelLayout l)
     {
-        public readonly ulong Counter = l.Offset("atomic_long_t", "counter") ?? 0; // atomic_long_t has one member
+        public readonly ulong Counter = l.RequireOffset("atomic_long_t", "counter");
         public readonly ulong DescRing = l.RequireOffset("printk_ringbuffer", "desc_ring");
         public readonly ulong TextRing = l.RequireOffset("printk_ringbuffer", "text_data_ring");
         public readonly ulong CountBits = l.RequireOffset("prb_desc_ring", "count_bits");
