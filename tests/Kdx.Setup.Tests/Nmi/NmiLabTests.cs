@@ -207,9 +207,9 @@ public class NmiLabTests
     {
         var scenario = KdumpScenario("ratelimit_ms=0 protect_dump=0", "capture-second-nmi.sh");
         var e = Assert.Throws<LabException>(() => LabCatalog.Build(scenario));
-        // QEMU runs with -no-reboot: the capture kernel's panic (panic=1) ends the guest.
+        // QEMU runs with -no-reboot: the capture kernel's panic (panic=1) ends the guest, often
+        // before the panic's last lines reach the console tail the message quotes.
         Assert.Contains("before the capture kernel to finish", e.Message);
-        Assert.Contains("NMI: Not continuing", e.Message);
 
         // A failed scenario keeps its whole console log.
         var name = scenario.CacheName(LabBuilder.InputsHash(scenario, Kernels.Image(scenario.Kernel)));
