@@ -22,4 +22,7 @@ out "DOCTORTEST json begin"
 cat /tmp/doctor.json > /dev/console
 out "DOCTORTEST json end rc=$rc stderr=[$(tr '\n' ' ' < /tmp/doctor.err)]"
 
+# The tty drains to the serial port behind the kernel's own console writes: let it finish
+# before the panic's messages start.
+sleep 3
 echo c > /proc/sysrq-trigger
