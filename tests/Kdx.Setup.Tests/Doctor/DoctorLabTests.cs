@@ -36,6 +36,7 @@ public sealed class NativeKdx : IDisposable
     }
 }
 
+[Collection(CrashLab.Collection)]
 public sealed class DoctorLabTests(NativeKdx kdx) : IClassFixture<NativeKdx>
 {
     private static string ScriptPath =>

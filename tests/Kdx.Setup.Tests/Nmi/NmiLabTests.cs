@@ -6,6 +6,8 @@ using Kdx.Setup.Nmi;
 
 namespace Kdx.Setup.Tests.Nmi;
 
+/// <summary>Lab tests share a collection: one TCG guest at a time on a small machine.</summary>
+[Collection(CrashLab.Collection)]
 public class NmiLabTests
 {
     private static string ScriptPath(string name) =>
@@ -222,4 +224,9 @@ public class NmiLabTests
         Assert.DoesNotContain("NMITEST capture dump_claims=", capture);
         Assert.DoesNotContain("KDXLAB-COLLECT", capture);
     }
+}
+
+public static class CrashLab
+{
+    public const string Collection = "crash lab";
 }
