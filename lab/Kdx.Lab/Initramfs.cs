@@ -68,11 +68,9 @@ public static class Initramfs
         }
         if (plan.Script is not null)
             File.Copy(plan.Script, Path.Combine(stage, "lab", "script.sh"));
+        // A dynamic executable (a NativeAOT kdx needs libm, which no lab tool pulls in) brings its libraries.
         foreach (var f in plan.ExtraFiles)
-        {
-            File.Copy(f.Path, Path.Combine(stage, "lab", f.GuestName));
-            Chmod(Path.Combine(stage, "lab", f.GuestName));
-        }
+            CopyWithLibraries(f.Path, stage, Path.Combine("lab", f.GuestName));
         if (plan.CaptureScript is not null)
             File.Copy(plan.CaptureScript, Path.Combine(stage, "lab", "capture-script.sh"));
 

@@ -2,6 +2,7 @@
 // kdump-tools variables, meminfo, core collectors, os-release, CPU lists and nmimgr lists.
 using Kdx.Setup.Doctor;
 using Kdx.Setup.Doctor.Checks;
+using Kdx.Setup.Nmi;
 
 namespace Kdx.Setup.Tests.Doctor;
 
@@ -170,13 +171,19 @@ public sealed class ParserTests
     [InlineData("(null)", new int[0])]
     [InlineData("32,48", new[] { 32, 48 })]
     [InlineData("32-34, 40", new[] { 32, 33, 34, 40 })]
+    [InlineData("0-255:1/64", new[] { 0, 64, 128, 192 })]
+    [InlineData("\n", new int[0])]
     public void Nmimgr_lists(string text, int[] codes)
     {
         var (parsed, error) = NmimgrParameters.ParseList(text);
         Assert.Null(error);
-        Assert.Equal(codes, parsed);
-        Assert.NotNull(NmimgrParameters.ParseList("300").Error);
-        Assert.NotNull(NmimgrParameters.ParseList("a,b").Error);
+        Assert.Equal(codes, parsed.Codes());
+        // The same parser as kdx nmi config: what the kernel rejects, the doctor reports.
+        foreach (var bad in new[] { "300", "a,b", "1-", "5-3" })
+        {
+            Assert.False(NmiCodeList.TryParse(bad, out _, out var expected));
+            Assert.Equal(expected!.Message, NmimgrParameters.ParseList(bad).Error);
+        }
     }
 
     [Fact]

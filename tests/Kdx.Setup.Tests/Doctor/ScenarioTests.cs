@@ -242,6 +242,13 @@ public sealed class ScenarioTests
         report = f.Run();
         Assert.Equal(CheckStatus.Warn, report["nmi.nmimgr"]!.Status);
         Assert.Equal(CheckStatus.Warn, report["nmi.panic_path"]!.Status);
+
+        // nmimgr 1.x (it has dump_claims) keeps bitmaps: code 0 panics like any other.
+        f.File("/sys/module/nmimgr/parameters/dump_claims", "0\n");
+        report = f.Run();
+        Assert.Equal(CheckStatus.Ok, report["nmi.nmimgr"]!.Status);
+        Assert.Contains("NMIs with reason 0 panic", report["nmi.nmimgr"]!.Message);
+        Assert.Contains("codes 48 can never panic", report["nmi.nmimgr"]!.Message);
     }
 
     [Fact]
