@@ -16,9 +16,14 @@ echo "dump: $dump"
 grep -m1 "Kernel panic - not syncing" "$dir/console.log" || true
 
 kdx=artifacts/kdx/kdx
-for cmd in "info" "sys" "log" "ps" "mod" "bt" "triage"; do
-    if $kdx $cmd --help >/dev/null 2>&1; then
-        echo; echo "== kdx $cmd $dump"
-        $kdx $cmd "$dump" | head -40
-    fi
-done
+has() { $kdx --help | grep -qE "^  $1( |$)"; }   # commands land over time; show the ones kdx has
+run() { echo; echo "== kdx $*"; "$kdx" "$@"; }
+has info   && run info "$dump"
+has sys    && run sys "$dump"
+has log    && run log "$dump" | tail -25
+has ps     && run ps "$dump" | head -40
+has mod    && run mod "$dump"
+has bt     && run bt "$dump"
+has sym    && run sym "$dump" sysrq_handle_crash
+has triage && run triage "$dump"
+exit 0
