@@ -16,12 +16,13 @@ echo "dump: $dump"
 grep -m1 "Kernel panic - not syncing" "$dir/console.log" || true
 
 kdx=artifacts/kdx/kdx
-has() { $kdx --help | grep -qE "^  $1( |$)"; }   # commands land over time; show the ones kdx has
-run() { echo; echo "== kdx $*"; "$kdx" "$@"; }
+help=$("$kdx" --help)
+has() { grep -qE "^  $1( |$)" <<< "$help"; }   # commands land over time; show the ones kdx has
+run() { echo; echo "== kdx $*" | sed "s#$dir/##"; "$kdx" "$@"; }
 has info   && run info "$dump"
 has sys    && run sys "$dump"
-has log    && run log "$dump" | tail -25
-has ps     && run ps "$dump" | head -40
+has log    && { run log "$dump" | tail -25; }
+has ps     && { run ps "$dump" | head -40; }
 has mod    && run mod "$dump"
 has bt     && run bt "$dump"
 has sym    && run sym "$dump" sysrq_handle_crash
