@@ -40,6 +40,8 @@ public static class Oracles
         Directory.CreateDirectory(tmp);
 
         var dump = lab.Metadata.Captures[0];
+        // One user of the chroot at a time: its mounts are shared by every process on the machine.
+        using (FileLock.Acquire("oracle-chroot-mounts", TimeSpan.FromMinutes(60)))
         using (var mounts = new ChrootMounts(root))
         {
             // Inside the chroot the lab cache is /lab.
