@@ -118,14 +118,18 @@ public sealed class VmcoreSource : IDisposable
         return new VmcoreSource(source, [.. loads], notes.ToArray(), info, dump);
     }
 
-    /// <summary>Sets, in <paramref name="bitmap"/> (bit i = pfn first + i), the pfns any PT_LOAD touches: the 1st bitmap.</summary>
+    /// <summary>
+    /// Sets, in <paramref name="bitmap"/> (bit i = pfn first + i), the pfns of the PT_LOADs: the 1st
+    /// bitmap. Like makedumpfile, a segment's pfns run from its start's pfn to its end's pfn,
+    /// so a page the segment covers only in part at its end is a hole (0x9f below 640 KiB).
+    /// </summary>
     public void MarkPresent(ulong first, ulong count, Span<ulong> bitmap)
     {
         var ps = (ulong)PageSize;
         foreach (var l in _loads)
         {
             var s = Math.Max(l.Start / ps, first);
-            var e = Math.Min((l.End + ps - 1) / ps, Math.Min(first + count, MaxMapnr));
+            var e = Math.Min(l.End / ps, Math.Min(first + count, MaxMapnr));
             for (var pfn = s; pfn < e; pfn++)
                 bitmap[(int)((pfn - first) >> 6)] |= 1UL << (int)((pfn - first) & 63);
         }

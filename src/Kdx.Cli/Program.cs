@@ -16,6 +16,7 @@ public static class KdxProgram
         new RdCommand(),
         new DoctorCommand(),
         new NmiCommand(),
+        new CaptureCommand(),
     ];
 
     public static RootCommand BuildRoot()
