@@ -24,6 +24,43 @@ public class OutputTests
     }
 
     [Fact]
+    public void Elf_HoldsExactlyTheKeptPages_AndMakedumpfileReadsIt()
+    {
+        var elf = CaptureLab.TempPath("kdx-elf-31");
+        using (var source = VmcoreSource.Open(CaptureLab.RawElf))
+        using (var sink = new FileSink(elf))
+            Assert.False(ElfWriter.Write(source, sink, new CaptureOptions { Level = DumpLevel.All }).Incomplete);
+        var kdump = KdumpBitmaps.Read(CaptureLab.Kdx("raw-elf", 31, KdumpFlags.Lzo));
+        using (var dump = DumpFile.Open(elf))
+        using (var input = VmcoreSource.Open(CaptureLab.RawElf))
+        {
+            Assert.Equal(DumpFormat.ElfCore, dump.Format);
+            var expected = new byte[dump.PageSize];
+            var actual = new byte[dump.PageSize];
+            for (ulong pfn = 0; pfn < input.MaxMapnr; pfn++)
+            {
+                var state = dump.GetPageState(pfn);
+                // ELF keeps zero pages as data, so its pages are those of the 2nd bitmap (zero pages are set there too).
+                Assert.True(state == PageState.Present == KdumpBitmaps.Bit(kdump.Second, pfn), $"pfn 0x{pfn:x}: {state}");
+                Assert.True(state != PageState.Excluded || KdumpBitmaps.Bit(kdump.First, pfn), $"pfn 0x{pfn:x} excluded but not RAM");
+                if (state != PageState.Present)
+                    continue;
+                input.ReadPage(pfn, expected);
+                dump.Read(pfn * (ulong)dump.PageSize, actual);
+                Assert.True(expected.AsSpan().SequenceEqual(actual), $"pfn 0x{pfn:x}");
+            }
+        }
+        var text = CaptureLab.TempPath("dmesg-kdx-elf.txt");
+        var reference = CaptureLab.TempPath("dmesg-input-elf.txt");
+        File.Delete(text);
+        File.Delete(reference);
+        var a = CaptureLab.Run("makedumpfile", "--dump-dmesg", elf, text);
+        var b = CaptureLab.Run("makedumpfile", "--dump-dmesg", CaptureLab.RawElf, reference);
+        Assert.True(a.Code == 0 && b.Code == 0, a.Output + b.Output);
+        Assert.Equal(File.ReadAllText(reference), File.ReadAllText(text));
+    }
+
+    [Fact]
     public void FullDisk_LeavesAReadableDumpMarkedIncomplete()
     {
         var mount = CaptureLab.TempPath("small-disk");

@@ -1,6 +1,7 @@
 // `kdx capture [options] VMCORE DUMPFILE`: makedumpfile's job, with its option syntax for what kdx
 // implements — filter pages by dump level from the crashed kernel's own VMCOREINFO, compress
-// them (zlib, LZO, snappy, zstd) and write a kdump-compressed file or a flattened stream (-F).
+// them (zlib, LZO, snappy, zstd) and write a kdump-compressed file, an ELF core (-E), or either as
+// a flattened stream (-F).
 // Also -R (rebuild a flattened stream from stdin) and --dump-dmesg (the kernel log as text).
 using System.CommandLine;
 using System.Diagnostics;
@@ -33,6 +34,7 @@ public sealed class CaptureCommand : KdxCommand
         var lzo = new Option<bool>("-l") { Description = "Compress pages with LZO1X-1." };
         var snappy = new Option<bool>("-p") { Description = "Compress pages with snappy." };
         var zstd = new Option<bool>("-z") { Description = "Compress pages with zstd." };
+        var elf = new Option<bool>("-E") { Description = "Write an ELF core instead of kdump-compressed (pages uncompressed)." };
         var flat = new Option<bool>("-F") { Description = "Write the flattened format to stdout (for pipes, ssh)." };
         var rebuild = new Option<bool>("-R") { Description = "Rebuild DUMPFILE from a flattened stream on stdin." };
         var threads = new Option<int>("--num-threads") { Description = "Compression workers (default: the CPUs available).", DefaultValueFactory = _ => Environment.ProcessorCount };
@@ -43,7 +45,7 @@ public sealed class CaptureCommand : KdxCommand
         var stats = new Option<bool>("--show-stats") { Description = "Print page statistics at the end." };
         var command = new Command("capture", "Write a filtered, compressed kdump file from /proc/vmcore (a makedumpfile replacement).")
         {
-            paths, level, zlib, lzo, snappy, zstd, flat, rebuild, threads, messages, dryRun, memUsage, dmesg, stats,
+            paths, level, zlib, lzo, snappy, zstd, elf, flat, rebuild, threads, messages, dryRun, memUsage, dmesg, stats,
         };
         command.SetAction(parse =>
         {
@@ -75,6 +77,9 @@ public sealed class CaptureCommand : KdxCommand
             if (parse.GetValue(zstd)) methods.Add(KdumpFlags.Zstd);
             if (methods.Count > 1)
                 throw new UsageException("choose one of -c, -l, -p, -z");
+            var asElf = parse.GetValue(elf);
+            if (asElf && methods.Count > 0)
+                throw new UsageException("-E writes uncompressed ELF: drop -c, -l, -p, -z");
             var toStdout = parse.GetValue(flat);
             var report = parse.GetValue(dryRun) || parse.GetValue(memUsage);
             if (p.Length != (toStdout || report ? 1 : 2))
@@ -86,12 +91,12 @@ public sealed class CaptureCommand : KdxCommand
             using var source = VmcoreSource.Open(p[0]);
             if (report)
                 return DryRun(source, options, parse.GetValue(memUsage), stdout, msg);
-            return Capture(source, options, toStdout ? null : p[1], msg, parse.GetValue(stats), stdout, stderr);
+            return Capture(source, options, asElf, toStdout ? null : p[1], msg, parse.GetValue(stats), stderr);
         });
         return command;
     }
 
-    private static int Capture(VmcoreSource source, CaptureOptions options, string? path, int msg, bool stats, TextWriter stdout, TextWriter stderr)
+    private static int Capture(VmcoreSource source, CaptureOptions options, bool elf, string? path, int msg, bool stats, TextWriter stderr)
     {
         var temp = path is null ? null : path + "-incomplete";
         var progress = new ProgressLine(stderr, (msg & MsgProgress) != 0);
@@ -99,7 +104,7 @@ public sealed class CaptureCommand : KdxCommand
         var clock = Stopwatch.StartNew();
         CaptureResult result;
         using (var sink = temp is null ? (IDumpSink)new FlattenedSink(Console.OpenStandardOutput()) : new FileSink(temp))
-            result = KdumpWriter.Write(source, sink, options);
+            result = elf ? ElfWriter.Write(source, sink, options) : KdumpWriter.Write(source, sink, options);
         progress.Done();
         if (temp is not null)
             File.Move(temp, path!, overwrite: true);
