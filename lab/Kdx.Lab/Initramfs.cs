@@ -69,10 +69,7 @@ public static class Initramfs
         if (plan.Script is not null)
             File.Copy(plan.Script, Path.Combine(stage, "lab", "script.sh"));
         foreach (var f in plan.ExtraFiles)
-        {
-            File.Copy(f.Path, Path.Combine(stage, "lab", f.GuestName));
-            Chmod(Path.Combine(stage, "lab", f.GuestName));
-        }
+            CopyWithLibraries(f.Path, stage, Path.Combine("lab", f.GuestName)); // a dynamic executable brings its libraries (libc, libm for a NativeAOT kdx)
         if (plan.CaptureScript is not null)
             File.Copy(plan.CaptureScript, Path.Combine(stage, "lab", "capture-script.sh"));
 

@@ -92,9 +92,7 @@ public static class ElfWriter
             try { sink.Write(0, ehdr); } catch (IOException) { } // block 0 exists already; the first failure is the one reported
         }
         try { sink.Complete(); } catch (IOException e) { failure ??= e.Message; }
-        var c = classifier.Counts;
-        return new CaptureResult(source.MaxMapnr, present, kept, 0, written,
-            new ExclusionCounts { Free = c.Free, Cache = c.Cache, CachePrivate = c.CachePrivate, User = c.User, HwPoison = c.HwPoison, Offline = c.Offline },
+        return new CaptureResult(source.MaxMapnr, present, kept, 0, written, classifier.Counts.Clone(),
             end, failure is not null, failure, classifier.Problems);
     }
 

@@ -35,7 +35,6 @@ public static class KdumpWriter
     public const int HeaderVersion = 6;
     private const int SubHeaderSize = 104;
     private const int PageDescSize = 24;
-    private const int BatchPages = 1024;
 
     public static CaptureResult Write(VmcoreSource source, IDumpSink sink, CaptureOptions options, CancellationToken cancel = default)
     {
@@ -68,12 +67,7 @@ public static class KdumpWriter
                 presentPages += WriteBits(sink, bitmapOffset + (long)(first / 8), present, n, bitmapBytes);
                 dumpablePages += WriteBits(sink, bitmapOffset + bitmapBytesPerHalf + (long)(first / 8), dumpable, n, bitmapBytes);
             }
-            var excluded = classifier.Counts;
-            var excludedCopy = new ExclusionCounts
-            {
-                Free = excluded.Free, Cache = excluded.Cache, CachePrivate = excluded.CachePrivate,
-                User = excluded.User, HwPoison = excluded.HwPoison, Offline = excluded.Offline,
-            };
+            var excluded = classifier.Counts.Clone();
 
             // Pass 2: page data.
             classifier.Restart();
@@ -108,7 +102,7 @@ public static class KdumpWriter
             {
                 failure ??= e.Message;
             }
-            return new CaptureResult(maxMapnr, presentPages, dumpablePages, state.ZeroPages, state.WrittenPages, excludedCopy,
+            return new CaptureResult(maxMapnr, presentPages, dumpablePages, state.ZeroPages, state.WrittenPages, excluded,
                 state.End, failure is not null, failure, classifier.Problems);
         }
         finally

@@ -13,6 +13,7 @@ public sealed class ExclusionCounts
     public ulong Free, Cache, CachePrivate, User, HwPoison, Offline;
     public ulong Total => Free + Cache + CachePrivate + User + HwPoison + Offline;
     public void Reset() => Free = Cache = CachePrivate = User = HwPoison = Offline = 0;
+    public ExclusionCounts Clone() => (ExclusionCounts)MemberwiseClone();
 }
 
 public sealed class PageClassifier

@@ -1,0 +1,82 @@
+// kdx capture as the core collector in a real kdump capture kernel: a NativeAOT kdx runs on
+// /proc/vmcore beside makedumpfile 1.7.2 (same crash, same capture kernel), and both files must
+// hold the same pages with the same contents.
+using Kdx.Dump;
+using Kdx.Lab;
+
+namespace Kdx.Capture.Tests;
+
+public class CaptureKernelTests
+{
+    [Fact]
+    public void InCaptureKernel_KdxKeepsWhatMakedumpfileKeeps()
+    {
+        var lab = LabCatalog.Build(LabCatalog.SysrqKdumpKdx(NativeKdx()));
+        var kdxPath = lab.Dump("kdump-kdx-l-d31");
+        var mdfPath = lab.Dump("kdump-mdf-l-d31");
+        var kdx = KdumpBitmaps.Read(kdxPath);
+        var mdf = KdumpBitmaps.Read(mdfPath);
+        Assert.Equal(mdf.MaxMapnr, kdx.MaxMapnr);
+        Assert.Equal(mdf.First, kdx.First);
+        Assert.Equal(mdf.Second, kdx.Second);
+        var ratio = (double)new FileInfo(kdxPath).Length / new FileInfo(mdfPath).Length;
+        Assert.True(Math.Abs(ratio - 1) <= 0.02, $"size ratio {ratio:0.0000}");
+
+        using var a = DumpFile.Open(kdxPath);
+        using var b = DumpFile.Open(mdfPath);
+        using var flat = DumpFile.Open(lab.Dump("kdump-kdx-F-c-d31"));
+        Assert.True(flat.IsFlattened);
+        Assert.Equal("zlib", flat.Compression);
+        var x = new byte[a.PageSize];
+        var y = new byte[a.PageSize];
+        var z = new byte[a.PageSize];
+        ulong compared = 0;
+        for (ulong pfn = 0; pfn < kdx.MaxMapnr; pfn++)
+        {
+            var state = a.GetPageState(pfn);
+            Assert.Equal(b.GetPageState(pfn), state);
+            Assert.Equal(state, flat.GetPageState(pfn));
+            if (!state.IsReadable())
+                continue;
+            var at = pfn * (ulong)a.PageSize;
+            a.Read(at, x);
+            b.Read(at, y);
+            flat.Read(at, z);
+            Assert.True(x.AsSpan().SequenceEqual(y) && x.AsSpan().SequenceEqual(z), $"pfn 0x{pfn:x} differs");
+            compared++;
+        }
+        Assert.True(compared > 10000);
+    }
+
+    // A NativeAOT kdx published from this source tree, cached by the hash of its sources.
+    private static string NativeKdx()
+    {
+        var root = RepoRoot();
+        var sources = Directory.EnumerateFiles(Path.Combine(root, "src"), "*.*", SearchOption.AllDirectories)
+            .Where(f => (f.EndsWith(".cs", StringComparison.Ordinal) || f.EndsWith(".csproj", StringComparison.Ordinal))
+                && !f.Contains("/bin/", StringComparison.Ordinal) && !f.Contains("/obj/", StringComparison.Ordinal))
+            .Order(StringComparer.Ordinal)
+            .Append(Path.Combine(root, "Directory.Build.props"))
+            .Append(Path.Combine(root, "Directory.Packages.props"))
+            .ToList();
+        var dir = Path.Combine(LabPaths.Builds, "kdx-aot-" + Initramfs.HashFiles(sources)[..12]);
+        var kdx = Path.Combine(dir, "kdx");
+        using var _ = FileLock.Acquire("kdx-aot", TimeSpan.FromMinutes(20));
+        if (File.Exists(kdx))
+            return kdx;
+        var (code, output) = CaptureLab.Run("dotnet", "publish", Path.Combine(root, "src/Kdx.Cli"), "-c", "Release", "-p:KdxAot=true", "-o", dir + ".tmp");
+        Assert.True(code == 0, output);
+        if (Directory.Exists(dir))
+            Directory.Delete(dir, true);
+        Directory.Move(dir + ".tmp", dir);
+        return kdx;
+    }
+
+    private static string RepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "kdx.slnx")))
+                return dir.FullName;
+        throw new InvalidOperationException("kdx.slnx not found above " + AppContext.BaseDirectory);
+    }
+}
