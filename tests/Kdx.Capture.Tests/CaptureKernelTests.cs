@@ -17,8 +17,16 @@ public class CaptureKernelTests
         var kdx = KdumpBitmaps.Read(kdxPath);
         var mdf = KdumpBitmaps.Read(mdfPath);
         Assert.Equal(mdf.MaxMapnr, kdx.MaxMapnr);
-        Assert.Equal(mdf.First, kdx.First);
         Assert.Equal(mdf.Second, kdx.Second);
+        // 1st bitmaps: kdx, like makedumpfile on the host and in every other lab run, leaves out a
+        // page RAM covers only in part (0x9f: e820 "usable" ends at 0x9fbff). makedumpfile 1.7.2 in
+        // the capture kernel has been seen to set that bit in one run (2nd bitmap still clear), so
+        // a 1st-bitmap difference is accepted only for such partial pages, read from the console's e820.
+        var partial = PartialRamPages(File.ReadAllText(lab.ConsoleLog));
+        Assert.Equal(0UL, KdumpBitmaps.Difference(kdx.First, mdf.First, kdx.MaxMapnr).Count);
+        var (count, first) = KdumpBitmaps.Difference(mdf.First, kdx.First, kdx.MaxMapnr);
+        Assert.True(count <= (ulong)partial.Count && first.All(partial.Contains),
+            $"makedumpfile has RAM pages kdx lacks: {string.Join(' ', first.Select(p => $"0x{p:x}"))}; partial e820 pages: {string.Join(' ', partial.Select(p => $"0x{p:x}"))}");
         var ratio = (double)new FileInfo(kdxPath).Length / new FileInfo(mdfPath).Length;
         Assert.True(Math.Abs(ratio - 1) <= 0.02, $"size ratio {ratio:0.0000}");
 
@@ -46,6 +54,23 @@ public class CaptureKernelTests
             compared++;
         }
         Assert.True(compared > 10000);
+    }
+
+    // Pages that an e820 "usable" range of the crashed (first) kernel covers only in part.
+    private static HashSet<ulong> PartialRamPages(string console)
+    {
+        var pages = new HashSet<ulong>();
+        var firstKernel = console.Split("Linux version")[..2];
+        foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(string.Join("", firstKernel), @"BIOS-e820: \[mem 0x([0-9a-f]+)-0x([0-9a-f]+)\] usable"))
+        {
+            var start = Convert.ToUInt64(m.Groups[1].Value, 16);
+            var end = Convert.ToUInt64(m.Groups[2].Value, 16) + 1;
+            if (start % 4096 != 0)
+                pages.Add(start / 4096);
+            if (end % 4096 != 0)
+                pages.Add(end / 4096);
+        }
+        return pages;
     }
 
     // A NativeAOT kdx published from this source tree, cached by the hash of its sources.
