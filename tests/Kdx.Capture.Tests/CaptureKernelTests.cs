@@ -20,7 +20,7 @@ public class CaptureKernelTests
         Assert.Equal(mdf.Second, kdx.Second);
         // 1st bitmaps: kdx, like makedumpfile on the host and in every other lab run, leaves out a
         // page RAM covers only in part (0x9f: e820 "usable" ends at 0x9fbff). makedumpfile 1.7.2 in
-        // the capture kernel has been seen to set that bit in one run (2nd bitmap still clear), so
+        // the capture kernel sets that bit in this scenario (2nd bitmap still clear; cause unknown), so
         // a 1st-bitmap difference is accepted only for such partial pages, read from the console's e820.
         var partial = PartialRamPages(File.ReadAllText(lab.ConsoleLog));
         Assert.Equal(0UL, KdumpBitmaps.Difference(kdx.First, mdf.First, kdx.MaxMapnr).Count);
