@@ -18,6 +18,8 @@ public class ScenarioTests
     [InlineData("kdump-mdf:-F -c -d 1", "kdump-mdf-F-c-d1", true)]
     [InlineData("kdump-mdf:--split,-l,-d,31", "kdump-mdf-split-l-d31", false)]
     [InlineData("kdump-cat", "kdump-cat", false)]
+    [InlineData("kdump-kdx:-l,-d,31", "kdump-kdx-l-d31", false)]
+    [InlineData("kdump-kdx:-F,-c,-d,31", "kdump-kdx-F-c-d31", true)]
     public void CaptureIdsAreStableAndFileSafe(string text, string id, bool flattened)
     {
         var c = CaptureSpec.Parse(text);
@@ -32,11 +34,20 @@ public class ScenarioTests
     [InlineData("kdump-mdf")]
     [InlineData("kdump-mdf:-l,/proc/vmcore")]
     [InlineData("ftp")]
+    [InlineData("kdump-kdx")]
+    [InlineData("kdump-kdx:--split,-l,-d,31")]
     public void BadCapturesAreRejected(string text) => Assert.Throws<LabException>(() => CaptureSpec.Parse(text));
 
     [Fact]
     public void KdumpAndQemuCapturesDoNotMix() =>
         Assert.Contains("not both", Assert.Throws<LabException>(() => Make("qemu-elf", "kdump-cat").Validate()).Message);
+
+    [Fact]
+    public void KdxCollectorNeedsTheKdxBinary()
+    {
+        Assert.Contains("--file PATH:kdx", Assert.Throws<LabException>(() => Make("kdump-kdx:-l,-d,31").Validate()).Message);
+        (Make("kdump-kdx:-l,-d,31") with { ExtraFiles = [new ExtraFile("/tmp/kdx", "kdx")] }).Validate();
+    }
 
     [Fact]
     public void CrashKernelMustFitTheGuest() =>

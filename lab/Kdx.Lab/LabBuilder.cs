@@ -255,12 +255,13 @@ public static partial class LabBuilder
     {
         if (c.Method == CaptureSpec.KdumpCat)
             return "/lab/vmcopy /proc/vmcore"; // cat's bytes, through mmap (read() is very slow under TCG)
+        var tool = c.Method == CaptureSpec.KdumpKdx ? "/lab/kdx capture" : "makedumpfile";
         if (c.IsFlattened)
-            return $"makedumpfile {c.Arguments} /proc/vmcore";
+            return $"{tool} {c.Arguments} /proc/vmcore";
         if (c.IsSplit)
             return $"makedumpfile {c.Arguments} /proc/vmcore " +
                    string.Join(' ', Enumerable.Range(1, CaptureSpec.SplitParts).Select(i => $"vmcore.{i}"));
-        return $"makedumpfile {c.Arguments} /proc/vmcore vmcore";
+        return $"{tool} {c.Arguments} /proc/vmcore vmcore";
     }
 
     private static List<string> ExtractStream(string console, string dev, string disk, string work, string id)

@@ -4,7 +4,7 @@ using Kdx.Lab;
 
 var kernel = new Option<string>("--kernel") { Description = "Debian kernel release (e.g. 6.1.0-56-amd64), or 'default', 'default-cloud', 'default-rt'", DefaultValueFactory = _ => "default" };
 var crash = new Option<string>("--crash") { Description = "sysrq | nmi | oops | bug | warn | softlockup | hung | oom | script", DefaultValueFactory = _ => "sysrq" };
-var capture = new Option<string[]>("--capture") { Description = "qemu-elf | qemu-kdump-zlib | qemu-kdump-lzo | qemu-kdump-snappy | kdump-cat | kdump-mdf:OPTIONS (e.g. kdump-mdf:-l,-d,31); repeatable", AllowMultipleArgumentsPerToken = false };
+var capture = new Option<string[]>("--capture") { Description = "qemu-elf | qemu-kdump-zlib | qemu-kdump-lzo | qemu-kdump-snappy | kdump-cat | kdump-mdf:OPTIONS (e.g. kdump-mdf:-l,-d,31) | kdump-kdx:OPTIONS (kdx capture, needs --file PATH:kdx); repeatable", AllowMultipleArgumentsPerToken = false };
 var ram = new Option<int>("--ram") { Description = "guest RAM in MiB", DefaultValueFactory = _ => 1024 };
 var cpus = new Option<int>("--cpus") { Description = "guest CPUs", DefaultValueFactory = _ => 2 };
 var nokaslr = new Option<bool>("--nokaslr") { Description = "boot with nokaslr" };

@@ -19,13 +19,15 @@ public sealed record CaptureSpec(string Method, string Arguments)
     public const string QemuKdumpSnappy = "qemu-kdump-snappy";
     public const string KdumpCat = "kdump-cat";
     public const string KdumpMakedumpfile = "kdump-mdf";
+    /// <summary>kdx capture as the core collector; the scenario must carry the kdx binary as --file PATH:kdx.</summary>
+    public const string KdumpKdx = "kdump-kdx";
 
     public bool IsQemu => Method.StartsWith("qemu-", StringComparison.Ordinal);
 
     /// <summary>makedumpfile's --split writes this many parts.</summary>
     public const int SplitParts = 3;
 
-    public bool IsFlattened => Method == KdumpMakedumpfile && Words.Contains("-F");
+    public bool IsFlattened => Method is KdumpMakedumpfile or KdumpKdx && Words.Contains("-F");
     public bool IsSplit => Method == KdumpMakedumpfile && Words.Contains("--split");
 
     public IReadOnlyList<string> Words => Arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries);
@@ -42,15 +44,17 @@ public sealed record CaptureSpec(string Method, string Arguments)
                 if (args.Length > 0)
                     throw new LabException($"capture '{method}' takes no arguments");
                 break;
-            case KdumpMakedumpfile:
+            case KdumpMakedumpfile or KdumpKdx:
                 if (args.Length == 0)
-                    throw new LabException("kdump-mdf needs makedumpfile options, e.g. kdump-mdf:-l,-d,31");
+                    throw new LabException($"{method} needs collector options, e.g. {method}:-l,-d,31");
                 foreach (var w in args.Split(' '))
                     if (!w.StartsWith('-') && !w.All(char.IsAsciiDigit))
-                        throw new LabException($"kdump-mdf: '{w}' is not an option (the lab names input and output itself)");
+                        throw new LabException($"{method}: '{w}' is not an option (the lab names input and output itself)");
+                if (method == KdumpKdx && args.Split(' ').Contains("--split"))
+                    throw new LabException("kdump-kdx: kdx capture has no --split");
                 break;
             default:
-                throw new LabException($"unknown capture method '{method}' (qemu-elf, qemu-kdump-zlib, qemu-kdump-lzo, qemu-kdump-snappy, kdump-cat, kdump-mdf:OPTIONS)");
+                throw new LabException($"unknown capture method '{method}' (qemu-elf, qemu-kdump-zlib, qemu-kdump-lzo, qemu-kdump-snappy, kdump-cat, kdump-mdf:OPTIONS, kdump-kdx:OPTIONS)");
         }
         return new CaptureSpec(method, args);
     }
@@ -135,6 +139,8 @@ public sealed record Scenario
         foreach (var f in ExtraFiles)
             if (!System.Text.RegularExpressions.Regex.IsMatch(f.GuestName, "^[A-Za-z0-9._-]+$") || f.GuestName is "init.sh" or "modules" or "modules.order")
                 throw new LabException($"guest file name '{f.GuestName}' must be a plain name not used by the lab");
+        if (Captures.Any(c => c.Method == CaptureSpec.KdumpKdx) && !ExtraFiles.Any(f => f.GuestName == "kdx"))
+            throw new LabException("kdump-kdx runs /lab/kdx: add --file PATH:kdx with a NativeAOT kdx (dotnet publish src/Kdx.Cli -c Release -p:KdxAot=true)");
         if (CaptureScriptPath is not null && !UsesKdump)
             throw new LabException("--capture-script runs in the kdump capture kernel: it needs a kdump capture");
         if (!System.Text.RegularExpressions.Regex.IsMatch(Kernel, @"^\d+\.\d+\.\d+-\d+-[a-z0-9-]+$"))

@@ -18,6 +18,7 @@ public static class KdxProgram
         new SymCommand(),
         new DoctorCommand(),
         new NmiCommand(),
+        new CaptureCommand(),
     ];
 
     public static RootCommand BuildRoot()

@@ -1,0 +1,226 @@
+// Writes a kdump-compressed (header version 6) dump from a capture input in two streaming passes
+// over the pfns, chunk by chunk, so memory does not grow with the crashed machine's RAM:
+//   pass 1 classifies each chunk and writes its 1st and 2nd bitmap bytes, counting dumpable pages
+//          (which fixes where the page_desc array ends and page data begins);
+//   pass 2 classifies again, reads the dumpable pages in batches, compresses a batch on all
+//          workers, then writes its data and page_desc entries in pfn order.
+// Memory bound: one chunk's bitmaps and struct pages (2 x ChunkPages/8 bytes + ChunkPages x
+// SIZE(page), 2 MiB for x86_64's 32768-page sections) plus one batch of BatchPages input pages and
+// their compressed copies (~BatchPages x 2.2 x page size: 9 MiB at 4 KiB pages), whatever the RAM.
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Text;
+using Kdx.Dump;
+using Kdx.Dump.Compression;
+using Kdx.Kernel.Arch.X86_64;
+
+namespace Kdx.Capture;
+
+public sealed record CaptureOptions
+{
+    public DumpLevel Level { get; init; } = DumpLevel.All;
+    /// <summary>KdumpFlags.None (raw), Zlib, Lzo, Snappy or Zstd.</summary>
+    public KdumpFlags Compression { get; init; } = KdumpFlags.None;
+    public int Threads { get; init; } = Environment.ProcessorCount;
+    /// <summary>Called with (pages done, pages to write) during pass 2.</summary>
+    public Action<ulong, ulong>? Progress { get; init; }
+}
+
+public sealed record CaptureResult(
+    ulong MaxMapnr, ulong PresentPages, ulong DumpablePages, ulong ZeroPages, ulong WrittenPages,
+    ExclusionCounts Excluded, long FileSize, bool Incomplete, string? Failure, IReadOnlyList<string> Problems);
+
+public static class KdumpWriter
+{
+    public const int HeaderVersion = 6;
+    private const int SubHeaderSize = 104;
+    private const int PageDescSize = 24;
+
+    public static CaptureResult Write(VmcoreSource source, IDumpSink sink, CaptureOptions options, CancellationToken cancel = default)
+    {
+        var classifier = new PageClassifier(source, options.Level);
+        var bs = source.PageSize;
+        var maxMapnr = source.MaxMapnr;
+        var bitmapBytesPerHalf = RoundUp((long)((maxMapnr + 7) / 8), bs);
+        var subHeaderBlocks = (int)(RoundUp(SubHeaderSize + source.NoteBytes.Length, bs) / bs);
+        var bitmapOffset = (long)(1 + subHeaderBlocks) * bs;
+        var pdOffset = bitmapOffset + 2 * bitmapBytesPerHalf;
+
+        var header = BuildHeaders(source, options, subHeaderBlocks, (uint)(2 * bitmapBytesPerHalf / bs), bs);
+        sink.Write(0, header);
+
+        var chunk = classifier.ChunkPages;
+        var words = (int)(chunk / 64);
+        var present = ArrayPool<ulong>.Shared.Rent(words);
+        var dumpable = ArrayPool<ulong>.Shared.Rent(words);
+        var bitmapBytes = ArrayPool<byte>.Shared.Rent(words * 8);
+        try
+        {
+            // Pass 1: bitmaps and the number of dumpable pages.
+            ulong presentPages = 0, dumpablePages = 0;
+            for (ulong first = 0; first < maxMapnr; first += chunk)
+            {
+                cancel.ThrowIfCancellationRequested();
+                var count = Math.Min(chunk, maxMapnr - first);
+                classifier.Classify(first, count, present, dumpable);
+                var n = (int)((count + 7) / 8);
+                presentPages += WriteBits(sink, bitmapOffset + (long)(first / 8), present, n, bitmapBytes);
+                dumpablePages += WriteBits(sink, bitmapOffset + bitmapBytesPerHalf + (long)(first / 8), dumpable, n, bitmapBytes);
+            }
+            var excluded = classifier.Counts.Clone();
+
+            // Pass 2: page data.
+            classifier.Restart();
+            var state = new PageDataWriter(source, sink, options, pdOffset, pdOffset + (long)dumpablePages * PageDescSize, dumpablePages);
+            string? failure = null;
+            try
+            {
+                state.WriteZeroPage();
+                for (ulong first = 0; first < maxMapnr && !state.Failed; first += chunk)
+                {
+                    cancel.ThrowIfCancellationRequested();
+                    var count = Math.Min(chunk, maxMapnr - first);
+                    classifier.Classify(first, count, present, dumpable);
+                    state.AddChunk(first, count, dumpable);
+                }
+                state.Flush();
+                if (state.DescIndex != dumpablePages && !state.Failed)
+                    throw new InvalidOperationException($"pass 2 found {state.DescIndex} dumpable pages, pass 1 {dumpablePages}: the input changed while it was read");
+            }
+            catch (IOException e)
+            {
+                failure = e.Message;
+            }
+            failure ??= state.Failure;
+            if (failure is not null)
+                MarkIncomplete(sink, header);
+            try
+            {
+                sink.Complete();
+            }
+            catch (IOException e)
+            {
+                failure ??= e.Message;
+            }
+            return new CaptureResult(maxMapnr, presentPages, dumpablePages, state.ZeroPages, state.WrittenPages, excluded,
+                state.End, failure is not null, failure, classifier.Problems);
+        }
+        finally
+        {
+            ArrayPool<ulong>.Shared.Return(present);
+            ArrayPool<ulong>.Shared.Return(dumpable);
+            ArrayPool<byte>.Shared.Return(bitmapBytes);
+        }
+    }
+
+    private static long RoundUp(long n, int block) => (n + block - 1) / block * block;
+
+    // Bitmaps are little-endian bit order within bytes: bit i of byte b is pfn 8b + i.
+    private static ulong WriteBits(IDumpSink sink, long offset, ulong[] bits, int byteCount, byte[] scratch)
+    {
+        ulong set = 0;
+        var words = (byteCount + 7) / 8;
+        for (var i = 0; i < words; i++)
+        {
+            BinaryPrimitives.WriteUInt64LittleEndian(scratch.AsSpan(i * 8), bits[i]);
+            set += (ulong)System.Numerics.BitOperations.PopCount(bits[i]);
+        }
+        sink.Write(offset, scratch.AsSpan(0, byteCount));
+        return set;
+    }
+
+    private static void MarkIncomplete(IDumpSink sink, byte[] header)
+    {
+        var status = BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(424)) | (uint)KdumpFlags.Incomplete;
+        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(424), status);
+        try
+        {
+            sink.Write(0, header.AsSpan(0, 464));
+        }
+        catch (IOException)
+        {
+            // The header block was written first, so rewriting it needs no new space; if even
+            // that fails, the failure already reported is the one that matters.
+        }
+    }
+
+    // disk_dump_header (block 0) and kdump_sub_header + note copy (blocks 1..), x86_64 layout.
+    private static byte[] BuildHeaders(VmcoreSource source, CaptureOptions options, int subHeaderBlocks, uint bitmapBlocks, int bs)
+    {
+        var info = source.VmcoreInfo;
+        var buf = new byte[(1 + subHeaderBlocks) * bs];
+        var h = buf.AsSpan(0, bs);
+        "KDUMP   "u8.CopyTo(h);
+        BinaryPrimitives.WriteInt32LittleEndian(h[8..], HeaderVersion);
+        WriteUtsname(source, h.Slice(12, 6 * 65));
+        var time = info.CrashTime ?? DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        BinaryPrimitives.WriteInt64LittleEndian(h[408..], time);                        // timestamp.tv_sec
+        BinaryPrimitives.WriteUInt32LittleEndian(h[424..], (uint)options.Compression);  // status
+        BinaryPrimitives.WriteInt32LittleEndian(h[428..], bs);                          // block_size
+        BinaryPrimitives.WriteInt32LittleEndian(h[432..], subHeaderBlocks);             // sub_hdr_size
+        BinaryPrimitives.WriteUInt32LittleEndian(h[436..], bitmapBlocks);               // bitmap_blocks
+        BinaryPrimitives.WriteUInt32LittleEndian(h[440..], (uint)Math.Min(source.MaxMapnr, uint.MaxValue)); // max_mapnr
+        var cpus = 0;
+        foreach (var c in source.Dump.Cpus)
+            cpus = Math.Max(cpus, c.Cpu + 1);
+        BinaryPrimitives.WriteInt32LittleEndian(h[460..], Math.Max(cpus, source.Dump.Cpus.Count)); // nr_cpus
+
+        var s = buf.AsSpan(bs);
+        var noteOffset = bs + SubHeaderSize;
+        BinaryPrimitives.WriteUInt64LittleEndian(s, (ulong)(info.Number("phys_base") ?? 0)); // phys_base
+        BinaryPrimitives.WriteInt32LittleEndian(s[8..], (int)options.Level);                 // dump_level
+        BinaryPrimitives.WriteUInt64LittleEndian(s[24..], Math.Min(source.MaxMapnr, uint.MaxValue)); // end_pfn (obsolete)
+        if (FindVmcoreInfoDescriptor(source.NoteBytes) is var (at, length))
+        {
+            BinaryPrimitives.WriteInt64LittleEndian(s[32..], noteOffset + at);  // offset_vmcoreinfo
+            BinaryPrimitives.WriteUInt64LittleEndian(s[40..], (ulong)length);   // size_vmcoreinfo
+        }
+        BinaryPrimitives.WriteInt64LittleEndian(s[48..], noteOffset);                         // offset_note
+        BinaryPrimitives.WriteUInt64LittleEndian(s[56..], (ulong)source.NoteBytes.Length);    // size_note
+        BinaryPrimitives.WriteUInt64LittleEndian(s[88..], source.MaxMapnr);                   // end_pfn_64
+        BinaryPrimitives.WriteUInt64LittleEndian(s[96..], source.MaxMapnr);                   // max_mapnr_64
+        source.NoteBytes.CopyTo(s[SubHeaderSize..]);
+        return buf;
+    }
+
+    // new_utsname from the kernel's init_uts_ns (sysname, nodename, release, version, machine, domainname).
+    private static void WriteUtsname(VmcoreSource source, Span<byte> uts)
+    {
+        var info = source.VmcoreInfo;
+        if (info.Symbol("init_uts_ns") is { } sym)
+        {
+            try
+            {
+                KernelMemory.Open(source.Dump).Read(sym + (info.Offset("uts_namespace", "name") ?? 0), uts);
+                return;
+            }
+            catch (Exception e) when (e is PageNotInDumpException or DumpFormatException or Kdx.Kernel.Memory.UnmappedAddressException)
+            {
+                uts.Clear();
+            }
+        }
+        // Fall back to what VMCOREINFO says itself.
+        Encoding.ASCII.GetBytes("Linux", uts);
+        Encoding.ASCII.GetBytes(info.OsRelease ?? "", uts.Slice(2 * 65, 64));
+        Encoding.ASCII.GetBytes("x86_64", uts.Slice(4 * 65, 64));
+    }
+
+    private static (int Offset, int Length)? FindVmcoreInfoDescriptor(ReadOnlySpan<byte> notes)
+    {
+        var pos = 0;
+        while (notes.Length - pos >= 12)
+        {
+            var namesz = (int)BinaryPrimitives.ReadUInt32LittleEndian(notes[pos..]);
+            var descsz = (int)BinaryPrimitives.ReadUInt32LittleEndian(notes[(pos + 4)..]);
+            if (namesz is < 0 or > 4096 || descsz < 0 || (namesz == 0 && descsz == 0))
+                return null;
+            var desc = pos + 12 + ((namesz + 3) & ~3);
+            if (desc + descsz > notes.Length)
+                return null;
+            if (notes.Slice(pos + 12, namesz).StartsWith("VMCOREINFO\0"u8))
+                return (desc, descsz);
+            pos = desc + ((descsz + 3) & ~3);
+        }
+        return null;
+    }
+}

@@ -1,0 +1,168 @@
+// The capture input: an ELF64 core such as /proc/vmcore. Keeps what a writer needs verbatim —
+// the PT_LOAD map of physical memory, the raw PT_NOTE bytes, VMCOREINFO — and reads whole pages,
+// zero-filling the part of a page that no segment covers (makedumpfile does the same).
+using System.Buffers.Binary;
+using Kdx.Dump;
+using Kdx.Dump.IO;
+
+namespace Kdx.Capture;
+
+/// <summary>One PT_LOAD: physical range [Start, Start + MemSize) whose first FileSize bytes are at FileOffset.</summary>
+public readonly record struct LoadSegment(ulong Start, ulong MemSize, ulong FileSize, long FileOffset, ulong VirtualAddress)
+{
+    public ulong End => Start + MemSize;
+}
+
+public sealed class VmcoreSource : IDisposable
+{
+    private const int EhdrSize = 64, PhdrSize = 56;
+    private const uint PtLoad = 1, PtNote = 4;
+    private const ushort EtCore = 4, EmX86_64 = 62;
+
+    private readonly IByteSource _source;
+    private readonly LoadSegment[] _loads;   // sorted by Start
+    private readonly ulong[] _starts;
+
+    private VmcoreSource(IByteSource source, LoadSegment[] loads, byte[] notes, VmcoreInfo info, IDumpFile dump)
+    {
+        _source = source;
+        _loads = loads;
+        _starts = Array.ConvertAll(loads, l => l.Start);
+        NoteBytes = notes;
+        VmcoreInfo = info;
+        Dump = dump;
+        PageSize = dump.PageSize;
+        ulong maxEnd = 0;
+        foreach (var l in loads)
+            maxEnd = Math.Max(maxEnd, l.End);
+        MaxMapnr = maxEnd / (ulong)PageSize; // makedumpfile's max_mapnr: the last partial page is not counted
+    }
+
+    public string Name => _source.Name;
+    public int PageSize { get; }
+    public ulong MaxMapnr { get; }
+    public IReadOnlyList<LoadSegment> Loads => _loads;
+    /// <summary>The PT_NOTE segments' bytes, concatenated, as a kdump sub-header keeps them.</summary>
+    public byte[] NoteBytes { get; }
+    public VmcoreInfo VmcoreInfo { get; }
+    /// <summary>The same file opened as a dump, for address translation and the kernel log.</summary>
+    public IDumpFile Dump { get; }
+
+    public static VmcoreSource Open(string path)
+    {
+        var dump = DumpFile.Open(path);
+        try
+        {
+            if (dump.Format != DumpFormat.ElfCore)
+                throw new DumpFormatException(path, 0, $"capture reads an ELF core such as /proc/vmcore; this is {dump.FormatDescription}");
+            var source = new MappedFileSource(path);
+            try
+            {
+                return Parse(source, dump);
+            }
+            catch
+            {
+                source.Dispose();
+                throw;
+            }
+        }
+        catch
+        {
+            dump.Dispose();
+            throw;
+        }
+    }
+
+    private static VmcoreSource Parse(IByteSource source, IDumpFile dump)
+    {
+        var name = source.Name;
+        Span<byte> eh = stackalloc byte[EhdrSize];
+        source.ReadExactly(0, eh, "ELF header");
+        if (eh[4] != 2 || eh[5] != 1)
+            throw new DumpFormatException(name, 4, "capture needs a little-endian ELF64 core");
+        if (BinaryPrimitives.ReadUInt16LittleEndian(eh[16..]) != EtCore)
+            throw new DumpFormatException(name, 16, "not an ELF core (e_type is not ET_CORE)");
+        var machine = BinaryPrimitives.ReadUInt16LittleEndian(eh[18..]);
+        if (machine != EmX86_64)
+            throw new DumpFormatException(name, 18, $"capture supports x86_64 cores only (e_machine {machine})");
+        var phoff = BinaryPrimitives.ReadInt64LittleEndian(eh[32..]);
+        var phentsize = BinaryPrimitives.ReadUInt16LittleEndian(eh[54..]);
+        var phnum = BinaryPrimitives.ReadUInt16LittleEndian(eh[56..]);
+        if (phentsize != PhdrSize || phnum == 0)
+            throw new DumpFormatException(name, 54, $"unusable program header table (e_phentsize {phentsize}, e_phnum {phnum})");
+        var ph = source.ReadBlock(phoff, (ulong)(phnum * PhdrSize), DumpLimits.MaxProgramHeaders * PhdrSize, "program headers");
+        var loads = new List<LoadSegment>();
+        using var notes = new MemoryStream();
+        for (var i = 0; i < phnum; i++)
+        {
+            var p = ph.AsSpan(i * PhdrSize, PhdrSize);
+            var type = BinaryPrimitives.ReadUInt32LittleEndian(p);
+            var offset = BinaryPrimitives.ReadInt64LittleEndian(p[8..]);
+            var vaddr = BinaryPrimitives.ReadUInt64LittleEndian(p[16..]);
+            var paddr = BinaryPrimitives.ReadUInt64LittleEndian(p[24..]);
+            var filesz = BinaryPrimitives.ReadUInt64LittleEndian(p[32..]);
+            var memsz = BinaryPrimitives.ReadUInt64LittleEndian(p[40..]);
+            if (type == PtNote)
+                notes.Write(source.ReadBlock(offset, filesz, DumpLimits.MaxNoteBytes, "PT_NOTE"));
+            else if (type == PtLoad && memsz > 0)
+            {
+                if (offset < 0 || filesz > memsz || (ulong)offset > (ulong)source.Length || filesz > (ulong)source.Length - (ulong)offset)
+                    throw new DumpFormatException(name, phoff + i * PhdrSize, $"PT_LOAD at 0x{paddr:x} (offset 0x{offset:x}, size 0x{filesz:x}) runs past the end of the file");
+                loads.Add(new LoadSegment(paddr, memsz, filesz, offset, vaddr));
+            }
+        }
+        if (loads.Count == 0)
+            throw new DumpFormatException(name, phoff, "the core has no PT_LOAD segments");
+        loads.Sort(static (a, b) => a.Start.CompareTo(b.Start));
+        var info = dump.VmcoreInfo ?? throw new DumpFormatException(name, 0, "the core has no VMCOREINFO note: page filtering and the kdump header need it");
+        return new VmcoreSource(source, [.. loads], notes.ToArray(), info, dump);
+    }
+
+    /// <summary>
+    /// Sets, in <paramref name="bitmap"/> (bit i = pfn first + i), the pfns of the PT_LOADs: the 1st
+    /// bitmap. Like makedumpfile, a segment's pfns run from its start's pfn to its end's pfn,
+    /// so a page the segment covers only in part at its end is a hole (0x9f below 640 KiB).
+    /// </summary>
+    public void MarkPresent(ulong first, ulong count, Span<ulong> bitmap)
+    {
+        var ps = (ulong)PageSize;
+        foreach (var l in _loads)
+        {
+            var s = Math.Max(l.Start / ps, first);
+            var e = Math.Min(l.End / ps, Math.Min(first + count, MaxMapnr));
+            for (var pfn = s; pfn < e; pfn++)
+                bitmap[(int)((pfn - first) >> 6)] |= 1UL << (int)((pfn - first) & 63);
+        }
+    }
+
+    /// <summary>Reads page <paramref name="pfn"/>; bytes no segment holds in the file read as zero.</summary>
+    public void ReadPage(ulong pfn, Span<byte> page)
+    {
+        var ps = (ulong)PageSize;
+        var addr = pfn * ps;
+        var end = addr + ps;
+        var i = Array.BinarySearch(_starts, addr);
+        if (i < 0)
+            i = ~i - 1;
+        if (i >= 0 && _loads[i].Start + _loads[i].FileSize >= end)
+        {
+            _source.ReadExactly(_loads[i].FileOffset + (long)(addr - _loads[i].Start), page[..(int)ps], "PT_LOAD data");
+            return;
+        }
+        // A page at the edge of a segment: gather what every segment holds of it.
+        page.Clear();
+        foreach (var l in _loads)
+        {
+            var s = Math.Max(addr, l.Start);
+            var e = Math.Min(end, l.Start + l.FileSize);
+            if (s < e)
+                _source.ReadExactly(l.FileOffset + (long)(s - l.Start), page.Slice((int)(s - addr), (int)(e - s)), "PT_LOAD data");
+        }
+    }
+
+    public void Dispose()
+    {
+        _source.Dispose();
+        Dump.Dispose();
+    }
+}

@@ -1,0 +1,127 @@
+// kdx capture as the core collector in a real kdump capture kernel: a NativeAOT kdx runs on
+// /proc/vmcore beside makedumpfile 1.7.2 (same crash, same capture kernel), and both files must
+// hold the same pages with the same contents.
+using Kdx.Dump;
+using Kdx.Lab;
+
+namespace Kdx.Capture.Tests;
+
+public class CaptureKernelTests
+{
+    [Fact]
+    public void InCaptureKernel_KdxKeepsWhatMakedumpfileKeeps()
+    {
+        var lab = LabCatalog.Build(LabCatalog.SysrqKdumpKdx(NativeKdx()));
+        var kdxPath = lab.Dump("kdump-kdx-l-d31");
+        var mdfPath = lab.Dump("kdump-mdf-l-d31");
+        var kdx = KdumpBitmaps.Read(kdxPath);
+        var mdf = KdumpBitmaps.Read(mdfPath);
+        Assert.Equal(mdf.MaxMapnr, kdx.MaxMapnr);
+        Assert.Equal(mdf.Second, kdx.Second);
+        // 1st bitmaps: kdx, like makedumpfile on the host and in every other lab run, leaves out a
+        // page RAM covers only in part (0x9f: e820 "usable" ends at 0x9fbff). makedumpfile 1.7.2 in
+        // the capture kernel sets that bit in this scenario (2nd bitmap still clear; cause unknown), so
+        // a 1st-bitmap difference is accepted only for such partial pages, read from the console's e820.
+        var partial = PartialRamPages(File.ReadAllText(lab.ConsoleLog));
+        Assert.Equal(0UL, KdumpBitmaps.Difference(kdx.First, mdf.First, kdx.MaxMapnr).Count);
+        var (count, first) = KdumpBitmaps.Difference(mdf.First, kdx.First, kdx.MaxMapnr);
+        Assert.True(count <= (ulong)partial.Count && first.All(partial.Contains),
+            $"makedumpfile has RAM pages kdx lacks: {string.Join(' ', first.Select(p => $"0x{p:x}"))}; partial e820 pages: {string.Join(' ', partial.Select(p => $"0x{p:x}"))}");
+        var ratio = (double)new FileInfo(kdxPath).Length / new FileInfo(mdfPath).Length;
+        Assert.True(Math.Abs(ratio - 1) <= 0.02, $"size ratio {ratio:0.0000}");
+
+        using var a = DumpFile.Open(kdxPath);
+        using var b = DumpFile.Open(mdfPath);
+        using var flat = DumpFile.Open(lab.Dump("kdump-kdx-F-c-d31"));
+        Assert.True(flat.IsFlattened);
+        Assert.Equal("zlib", flat.Compression);
+        var x = new byte[a.PageSize];
+        var y = new byte[a.PageSize];
+        var z = new byte[a.PageSize];
+        ulong compared = 0;
+        for (ulong pfn = 0; pfn < kdx.MaxMapnr; pfn++)
+        {
+            var state = a.GetPageState(pfn);
+            if (partial.Contains(pfn) && state == PageState.Hole)
+                Assert.Contains(b.GetPageState(pfn), new[] { PageState.Hole, PageState.Excluded }); // the 1st-bitmap case above
+            else
+                Assert.Equal(b.GetPageState(pfn), state);
+            Assert.Equal(state, flat.GetPageState(pfn));
+            if (!state.IsReadable())
+                continue;
+            var at = pfn * (ulong)a.PageSize;
+            a.Read(at, x);
+            b.Read(at, y);
+            flat.Read(at, z);
+            Assert.True(x.AsSpan().SequenceEqual(y) && x.AsSpan().SequenceEqual(z), $"pfn 0x{pfn:x} differs");
+            compared++;
+        }
+        Assert.True(compared > 10000);
+    }
+
+    [Fact]
+    public void Crash9_ReadsKdxsFileFromTheCaptureKernel()
+    {
+        // The lab's oracles run crash 9 (Debian sid chroot, DWARF vmlinux) on the scenario's first
+        // capture, which here is kdx's -l -d 31 file written in the capture kernel.
+        var lab = LabCatalog.Build(LabCatalog.SysrqKdumpKdx(NativeKdx()));
+        Assert.Equal("kdump-kdx-l-d31", lab.Metadata.Captures[0].Id);
+        var oracle = Oracles.Ensure(lab);
+        var sys = File.ReadAllText(Path.Combine(oracle, "crash-sys.txt"));
+        Assert.Contains("kdump-kdx-l-d31.vmcore", sys);
+        Assert.Contains($"RELEASE: {lab.Metadata.Kernel}", sys);
+        Assert.Contains("sysrq triggered crash", sys);
+        var ps = File.ReadAllText(Path.Combine(oracle, "crash-ps.txt"));
+        Assert.Contains("swapper/0", ps);
+        Assert.Contains("sysrq", File.ReadAllText(Path.Combine(oracle, "crash-bt.txt")), StringComparison.OrdinalIgnoreCase);
+    }
+
+    // Pages that an e820 "usable" range of the crashed (first) kernel covers only in part.
+    private static HashSet<ulong> PartialRamPages(string console)
+    {
+        var pages = new HashSet<ulong>();
+        var firstKernel = console.Split("Linux version")[..2];
+        foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(string.Join("", firstKernel), @"BIOS-e820: \[mem 0x([0-9a-f]+)-0x([0-9a-f]+)\] usable"))
+        {
+            var start = Convert.ToUInt64(m.Groups[1].Value, 16);
+            var end = Convert.ToUInt64(m.Groups[2].Value, 16) + 1;
+            if (start % 4096 != 0)
+                pages.Add(start / 4096);
+            if (end % 4096 != 0)
+                pages.Add(end / 4096);
+        }
+        return pages;
+    }
+
+    // A NativeAOT kdx published from this source tree, cached by the hash of its sources.
+    private static string NativeKdx()
+    {
+        var root = RepoRoot();
+        var sources = Directory.EnumerateFiles(Path.Combine(root, "src"), "*.*", SearchOption.AllDirectories)
+            .Where(f => (f.EndsWith(".cs", StringComparison.Ordinal) || f.EndsWith(".csproj", StringComparison.Ordinal))
+                && !f.Contains("/bin/", StringComparison.Ordinal) && !f.Contains("/obj/", StringComparison.Ordinal))
+            .Order(StringComparer.Ordinal)
+            .Append(Path.Combine(root, "Directory.Build.props"))
+            .Append(Path.Combine(root, "Directory.Packages.props"))
+            .ToList();
+        var dir = Path.Combine(LabPaths.Builds, "kdx-aot-" + Initramfs.HashFiles(sources)[..12]);
+        var kdx = Path.Combine(dir, "kdx");
+        using var _ = FileLock.Acquire("kdx-aot", TimeSpan.FromMinutes(20));
+        if (File.Exists(kdx))
+            return kdx;
+        var (code, output) = CaptureLab.Run("dotnet", "publish", Path.Combine(root, "src/Kdx.Cli"), "-c", "Release", "-p:KdxAot=true", "-o", dir + ".tmp");
+        Assert.True(code == 0, output);
+        if (Directory.Exists(dir))
+            Directory.Delete(dir, true);
+        Directory.Move(dir + ".tmp", dir);
+        return kdx;
+    }
+
+    private static string RepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "kdx.slnx")))
+                return dir.FullName;
+        throw new InvalidOperationException("kdx.slnx not found above " + AppContext.BaseDirectory);
+    }
+}

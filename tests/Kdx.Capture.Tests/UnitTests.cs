@@ -1,0 +1,66 @@
+// Small, lab-free checks: the LZO1X-1 compressor round-trips through the decompressor, and a
+// VMCOREINFO without the keys a level needs switches that level off and names the keys.
+using CsCheck;
+using Kdx.Dump;
+using Kdx.Dump.Compression;
+
+namespace Kdx.Capture.Tests;
+
+public class UnitTests
+{
+    private static readonly Gen<byte[]> s_pages = Gen.OneOf(
+        Gen.Byte.Array[0, 4096],                                              // noise
+        Gen.Byte[0, 3].Array[4096],                                           // few symbols: long matches
+        Gen.Select(Gen.Byte.Array[1, 64], Gen.Int[1, 4096], (unit, n) =>     // repeated records
+            Enumerable.Range(0, n).Select(i => unit[i % unit.Length]).ToArray()));
+
+    [Fact]
+    public void Lzo1x1_RoundTrips()
+    {
+        var lzo = new Lzo1xCompressor();
+        s_pages.Sample(page =>
+        {
+            var packed = new byte[Lzo1xCompressor.MaxCompressedLength(page.Length)];
+            var n = lzo.Compress(page, packed);
+            var back = new byte[page.Length];
+            Assert.Equal(LzoResult.Ok, Lzo1x.Decompress(packed.AsSpan(0, n), back, out var written));
+            Assert.Equal(page.Length, written);
+            Assert.Equal(page, back);
+        }, iter: 2000);
+    }
+
+    [Fact]
+    public void Lzo1x1_CompressesRepetitiveData()
+    {
+        var page = new byte[4096];
+        for (var i = 0; i < page.Length; i++)
+            page[i] = (byte)(i % 16 == 0 ? i / 16 : 7);
+        var packed = new byte[Lzo1xCompressor.MaxCompressedLength(page.Length)];
+        Assert.True(new Lzo1xCompressor().Compress(page, packed) < 1500);
+    }
+
+    [Fact]
+    public void MissingKeys_TurnTheirLevelOffAndAreNamed()
+    {
+        var info = VmcoreInfo.Parse("""
+            SIZE(page)=64
+            OFFSET(page.flags)=0
+            OFFSET(page.mapping)=24
+            OFFSET(page._mapcount)=48
+            NUMBER(PG_lru)=4
+            NUMBER(PG_swapcache)=10
+            """);
+        var rules = PageRules.From(info, DumpLevel.All);
+        Assert.Equal(DumpLevel.Zero | DumpLevel.CachePrivate | DumpLevel.User, rules.Effective);
+        Assert.Contains(rules.Problems, p => p.Contains("free pages") && p.Contains("OFFSET(page.private)") && p.Contains("NUMBER(PAGE_BUDDY_MAPCOUNT_VALUE)"));
+        Assert.Contains(rules.Problems, p => p.Contains("non-private page cache") && p.Contains("NUMBER(PG_private)"));
+    }
+
+    [Theory]
+    [InlineData(0xffffff7fu, 0xffffff7fu, true)]   // -129: PageBuddy before 6.12
+    [InlineData(0xffffff7eu, 0xffffff7fu, false)]
+    [InlineData(0xf0000005u, 0xf0000000u, true)]   // one-byte page type of 6.12+ with data below it
+    [InlineData(0xf1000000u, 0xf0000000u, false)]
+    public void PageTypes_CompareWholeWordsOrTheTypeByte(uint word, uint type, bool expected) =>
+        Assert.Equal(expected, PageRules.IsType(word, type));
+}

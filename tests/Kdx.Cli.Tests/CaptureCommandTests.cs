@@ -1,0 +1,91 @@
+// `kdx capture` end to end through the CLI: option checks, a capture that makedumpfile 1.7.2
+// reads, --dump-dmesg text identical to makedumpfile's, and exit code 3 on a full disk.
+using System.Diagnostics;
+using Kdx.Lab;
+
+namespace Kdx.Cli.Tests;
+
+public class CaptureCommandTests
+{
+    private static string RawElf => LabCatalog.Build(LabCatalog.SysrqKdumpRawElf()).Dump("kdump-cat");
+
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        var code = KdxProgram.Run(args, o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    private static (int Code, string Output) Tool(string file, params string[] args)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args)
+            psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        return (p.ExitCode, stdout.Result + stderr);
+    }
+
+    [Theory]
+    [InlineData("-d", "32", "in", "out")]
+    [InlineData("-c", "-l", "in", "out")]
+    [InlineData("-E", "-c", "in", "out")]
+    [InlineData("-d", "31", "in")]
+    [InlineData("--num-threads", "0", "in", "out")]
+    public void BadOptions_AreUsageErrors(params string[] args)
+    {
+        var r = Run(["capture", .. args]);
+        Assert.Equal(1, r.Code);
+        Assert.StartsWith("kdx: ", r.Err);
+    }
+
+    [Fact]
+    public void Capture_WritesAFileMakedumpfileReads_AndNoTempFileRemains()
+    {
+        var dir = Directory.CreateTempSubdirectory("kdx-capture-cli-").FullName;
+        try
+        {
+            var output = Path.Combine(dir, "vmcore");
+            var r = Run("capture", "-l", "-d", "31", "--message-level", "2", RawElf, output);
+            Assert.True(r.Code == 0, r.Err);
+            Assert.False(File.Exists(output + "-incomplete"));
+            var (code, text) = Tool("makedumpfile", "--dump-dmesg", output, Path.Combine(dir, "dmesg.txt"));
+            Assert.True(code == 0, text);
+
+            var ours = Path.Combine(dir, "kdx-dmesg.txt");
+            Assert.Equal(0, Run("capture", "--dump-dmesg", RawElf, ours).Code);
+            var (code2, text2) = Tool("makedumpfile", "--dump-dmesg", RawElf, Path.Combine(dir, "mdf-dmesg.txt"));
+            Assert.True(code2 == 0, text2);
+            Assert.Equal(File.ReadAllText(Path.Combine(dir, "mdf-dmesg.txt")), File.ReadAllText(ours));
+            Assert.Equal(File.ReadAllText(Path.Combine(dir, "mdf-dmesg.txt")), File.ReadAllText(Path.Combine(dir, "dmesg.txt")));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    public void FullDisk_ExitsThree_WithAMessage()
+    {
+        var dir = Directory.CreateTempSubdirectory("kdx-capture-full-").FullName;
+        var (mounted, why) = Tool("mount", "-t", "tmpfs", "-o", "size=8M", "tmpfs", dir);
+        Assert.True(mounted == 0, $"mounting a tmpfs needs root: {why}");
+        try
+        {
+            var r = Run("capture", "-l", "-d", "31", RawElf, Path.Combine(dir, "vmcore"));
+            Assert.Equal(3, r.Code);
+            Assert.Contains("incomplete", r.Err);
+            Assert.Contains("No space left on device", r.Err);
+            Assert.True(File.Exists(Path.Combine(dir, "vmcore")));
+        }
+        finally
+        {
+            Tool("umount", dir);
+            Directory.Delete(dir, true);
+        }
+    }
+}
