@@ -14,6 +14,8 @@ public static class KdxProgram
     [
         new InfoCommand(),
         new RdCommand(),
+        new BtCommand(),
+        new DisCommand(),
         new DoctorCommand(),
         new NmiCommand(),
     ];
