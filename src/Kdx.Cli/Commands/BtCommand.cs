@@ -65,7 +65,7 @@ public sealed class BtCommand : KdxCommand
                 {
                     if (i > 0)
                         o.WriteLine();
-                    Write(kernel, traces[i], parse.GetValue(full), o);
+                    Write(kernel, bt, traces[i], parse.GetValue(full), o);
                 }
             return ExitCodes.Ok;
         });
@@ -85,7 +85,7 @@ public sealed class BtCommand : KdxCommand
         string.Create(CultureInfo.InvariantCulture,
             $"PID: {b.Task.Pid,-8} TASK: {b.Task.Address:x16}  CPU: {(b.Cpu is { } c ? c.ToString(CultureInfo.InvariantCulture) : "-"),-4} COMMAND: \"{b.Task.Comm}\"");
 
-    public static void Write(DumpedKernel kernel, Backtrace b, bool full, TextWriter o)
+    public static void Write(DumpedKernel kernel, Backtracer bt, Backtrace b, bool full, TextWriter o)
     {
         var inv = CultureInfo.InvariantCulture;
         o.WriteLine(Header(b));
@@ -93,11 +93,11 @@ public sealed class BtCommand : KdxCommand
         {
             var f = b.Frames[i];
             if (f.Stack != "user")
-                o.WriteLine(string.Create(inv, $"{"#" + f.Index.ToString(inv),3} [{f.Slot:x16}] {f.Name} at {f.Ip:x16}{(f.FramePointerGuess ? " (frame pointer)" : "")}{(f.CfaFromCode ? " (no ORC: CFA from code)" : "")}"));
+                o.WriteLine(string.Create(inv, $"{"#" + f.Index.ToString(inv),3} [{f.Slot:x16}] {f.Name} at {f.Ip:x16}{(f.Module is { } mod ? $" [{mod}]" : "")}{(f.FramePointerGuess ? " (frame pointer)" : "")}{(f.CfaFromCode ? " (no ORC: CFA from code)" : "")}"));
             if (full && i + 1 < b.Frames.Count && b.Frames[i + 1].Stack == f.Stack && f.Regs is null)
                 WriteWords(kernel, f.Slot + 8, b.Frames[i + 1].Slot, o);
             if (f.Regs is { } r)
-                WriteRegs(kernel, r, o);
+                WriteRegs(bt, r, o);
             if (f.StackLeft is { } s)
                 o.WriteLine($"--- <{s}> ---");
         }
@@ -142,12 +142,12 @@ public sealed class BtCommand : KdxCommand
         [("R13", RegisterSet.R13), ("R14", RegisterSet.R14), ("R15", RegisterSet.R15)],
     ];
 
-    public static void WriteRegs(DumpedKernel kernel, RegisterSet r, TextWriter o)
+    public static void WriteRegs(Backtracer bt, RegisterSet r, TextWriter o)
     {
         var inv = CultureInfo.InvariantCulture;
         if (!r.UserMode)
         {
-            var at = kernel.Symbols.Resolve(r.InstructionPointer) is { } s
+            var at = bt.Resolve(r.InstructionPointer).Symbol is { } s
                 ? string.Create(inv, $"{s.Symbol.Name}+{s.Offset}")
                 : string.Create(inv, $"{r.InstructionPointer:x}");
             o.WriteLine($"    [exception RIP: {at}]");
@@ -196,6 +196,8 @@ public sealed class BtCommand : KdxCommand
                         w.WriteString("slot", Hex(f.Slot));
                         w.WriteString("ip", Hex(f.Ip));
                         w.WriteString("function", f.Symbol?.Symbol.Name);
+                        if (f.Module is { } mod)
+                            w.WriteString("module", mod);
                         w.WriteNumber("offset", f.Symbol?.Offset ?? 0);
                         w.WriteString("stack", f.Stack);
                         if (f.FramePointerGuess)

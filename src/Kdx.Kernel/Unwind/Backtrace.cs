@@ -25,6 +25,9 @@ public sealed record BacktraceFrame(int Index, ulong Slot, ulong Ip, ulong Sp, S
     /// <summary>This step had no ORC entry and followed the frame pointer instead.</summary>
     public bool FramePointerGuess { get; internal init; }
 
+    /// <summary>The module the ip lies in, or null for vmlinux.</summary>
+    public string? Module { get; internal init; }
+
     /// <summary>ORC had nothing for this ip; its CFA came from following the function's code.</summary>
     public bool CfaFromCode { get; internal set; }
 

@@ -28,6 +28,9 @@ public sealed class Backtracer
     }
 
     public KernelStacks Stacks { get; }
+
+    /// <summary>The function (vmlinux or module) of an exact ip or of a return address, and the module's name.</summary>
+    public (Symbols.SymbolLocation? Symbol, string? Module) Resolve(ulong ip, bool exact = true) => _unwinder.Resolve(ip, exact);
     public int CpuCount => _cpus.Count;
 
     /// <summary>"ORC: vmlinux N entries, <layout source>" or "frame pointers: <why>".</summary>

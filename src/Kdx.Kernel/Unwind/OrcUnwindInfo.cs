@@ -6,14 +6,17 @@ using Kdx.Kernel.Memory;
 
 namespace Kdx.Kernel.Unwind;
 
+/// <summary>A loaded module as the unwinder needs it: its ORC table and its own symbols (module kallsyms), when readable.</summary>
+public sealed record LoadedModule(string Name, OrcTable Orc, Symbols.SymbolTable? Symbols);
+
 public sealed class OrcUnwindInfo
 {
     /// <summary>Most modules walked (guards against a corrupt, cyclic list).</summary>
     public const int MaxModules = 4096;
 
-    private readonly Lazy<IReadOnlyList<OrcTable>> _modules;
+    private readonly Lazy<IReadOnlyList<LoadedModule>> _modules;
 
-    private OrcUnwindInfo(OrcTable vmlinux, Func<IReadOnlyList<OrcTable>> modules, string? moduleProblem)
+    private OrcUnwindInfo(OrcTable vmlinux, Func<IReadOnlyList<LoadedModule>> modules, string? moduleProblem)
     {
         Vmlinux = vmlinux;
         _modules = new(modules);
@@ -21,7 +24,7 @@ public sealed class OrcUnwindInfo
     }
 
     public OrcTable Vmlinux { get; }
-    public IReadOnlyList<OrcTable> Modules => _modules.Value;
+    public IReadOnlyList<LoadedModule> Modules => _modules.Value;
 
     /// <summary>Why module ORC is unavailable (no BTF for struct module's arch fields), if it is.</summary>
     public string? ModuleProblem { get; }
@@ -49,7 +52,7 @@ public sealed class OrcUnwindInfo
         return new OrcUnwindInfo(vmlinux, () => moduleProblem is null ? ReadModules(kernel, layout) : [], moduleProblem);
     }
 
-    private static List<OrcTable> ReadModules(DumpedKernel kernel, OrcEntryLayout layout)
+    private static List<LoadedModule> ReadModules(DumpedKernel kernel, OrcEntryLayout layout)
     {
         var l = kernel.Layout;
         var m = kernel.Memory;
@@ -59,7 +62,7 @@ public sealed class OrcUnwindInfo
         var orcOff = l.RequireOffset("module", "arch.orc_unwind");
         var numOff = l.RequireOffset("module", "arch.num_orcs");
         var nameOff = l.RequireOffset("module", "name");
-        var tables = new List<OrcTable>();
+        var tables = new List<LoadedModule>();
         var n = 0;
         try
         {
@@ -73,7 +76,8 @@ public sealed class OrcUnwindInfo
                 var name = m.ReadCString(mod + nameOff, 56);
                 try
                 {
-                    tables.Add(OrcTable.Read(m, name, ips, m.ReadPointer(mod + orcOff), num, layout));
+                    var table = OrcTable.Read(m, name, ips, m.ReadPointer(mod + orcOff), num, layout);
+                    tables.Add(new LoadedModule(name, table, ModuleSymbols.Read(kernel, mod, name)));
                 }
                 catch (Exception e) when (e is PageNotInDumpException or UnmappedAddressException or InvalidDataException)
                 {
@@ -92,9 +96,15 @@ public sealed class OrcUnwindInfo
     {
         if (ip >= Vmlinux.FirstIp && ip <= Vmlinux.LastIp)
             return Vmlinux.Find(ip);
+        return ModuleOf(ip)?.Orc.Find(ip);
+    }
+
+    /// <summary>The loaded module whose ORC table covers <paramref name="ip"/>, or null.</summary>
+    public LoadedModule? ModuleOf(ulong ip)
+    {
         foreach (var t in Modules)
-            if (ip >= t.FirstIp && ip <= t.LastIp)
-                return t.Find(ip);
+            if (ip >= t.Orc.FirstIp && ip <= t.Orc.LastIp)
+                return t;
         return null;
     }
 }

@@ -54,7 +54,8 @@ public sealed class Unwinder(DumpedKernel kernel, OrcUnwindInfo? orc, PtRegsLayo
                     frames[^1].StackLeft = c.Name;
                 }
                 current = stack;
-                var frame = new BacktraceFrame(frames.Count, slot, ip, sp, kernel.Symbols.Resolve(ip), stack.Name) { FramePointerGuess = fpGuess };
+                var (symbol, module) = Resolve(ip, exact);
+                var frame = new BacktraceFrame(frames.Count, slot, ip, sp, symbol, stack.Name) { FramePointerGuess = fpGuess, Module = module };
                 frames.Add(frame);
                 fpGuess = false;
                 if (ip == 0)
@@ -170,6 +171,22 @@ public sealed class Unwinder(DumpedKernel kernel, OrcUnwindInfo? orc, PtRegsLayo
     }
 
     private string _lastCodeProblem = "";
+
+    /// <summary>
+    /// The function an ip belongs to: for a return address the call's own byte (ip-1), since a call
+    /// to a noreturn function can be a function's last instruction; vmlinux first, then modules.
+    /// </summary>
+    public (Symbols.SymbolLocation? Symbol, string? Module) Resolve(ulong ip, bool exact)
+    {
+        var at = exact || ip == 0 ? ip : ip - 1;
+        if (kernel.Symbols.Resolve(at) is { } s)
+            return (Adjust(s, ip), null);
+        if (orc?.ModuleOf(at) is not { } mod)
+            return (null, null);
+        return (mod.Symbols?.Resolve(at) is { Symbol.Name.Length: > 0 } ms ? Adjust(ms, ip) : null, mod.Name);
+    }
+
+    private static Symbols.SymbolLocation Adjust(Symbols.SymbolLocation s, ulong ip) => s with { Offset = ip - s.Symbol.Address };
 
     /// <summary>An ORC-like CALL entry derived from the function's code (see <see cref="CodeStackDepth"/>), or null.</summary>
     private OrcEntry? FromCode(ulong ip)
