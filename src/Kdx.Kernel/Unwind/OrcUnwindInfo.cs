@@ -16,9 +16,12 @@ public sealed class OrcUnwindInfo
 
     private readonly Lazy<IReadOnlyList<LoadedModule>> _modules;
 
-    private OrcUnwindInfo(OrcTable vmlinux, Func<IReadOnlyList<LoadedModule>> modules, string? moduleProblem)
+    private readonly ulong _vmlinuxEnd;
+
+    private OrcUnwindInfo(OrcTable vmlinux, ulong vmlinuxEnd, Func<IReadOnlyList<LoadedModule>> modules, string? moduleProblem)
     {
         Vmlinux = vmlinux;
+        _vmlinuxEnd = vmlinuxEnd;
         _modules = new(modules);
         ModuleProblem = moduleProblem;
     }
@@ -49,7 +52,9 @@ public sealed class OrcUnwindInfo
         string? moduleProblem = null;
         if (l.Offset("module", "arch.orc_unwind_ip") is null || l.Offset("module", "arch.num_orcs") is null || s.Lookup("modules") is null)
             moduleProblem = "struct module has no arch.orc_unwind_ip/num_orcs in BTF (or no `modules` symbol): module frames use frame pointers";
-        return new OrcUnwindInfo(vmlinux, () => moduleProblem is null ? ReadModules(kernel, layout) : [], moduleProblem);
+        // vmlinux's table covers its text up to _etext; the last entry is the terminator.
+        var end = Math.Max(s.Lookup("_etext")?.Address ?? 0, vmlinux.LastIp + 1);
+        return new OrcUnwindInfo(vmlinux, end, () => moduleProblem is null ? ReadModules(kernel, layout) : [], moduleProblem);
     }
 
     private static List<LoadedModule> ReadModules(DumpedKernel kernel, OrcEntryLayout layout)
@@ -94,7 +99,7 @@ public sealed class OrcUnwindInfo
     /// <summary>The ORC entry for <paramref name="ip"/> in vmlinux or a module, or null when no table covers it.</summary>
     public OrcEntry? Find(ulong ip)
     {
-        if (ip >= Vmlinux.FirstIp && ip <= Vmlinux.LastIp)
+        if (ip >= Vmlinux.FirstIp && ip < _vmlinuxEnd)
             return Vmlinux.Find(ip);
         return ModuleOf(ip)?.Orc.Find(ip);
     }

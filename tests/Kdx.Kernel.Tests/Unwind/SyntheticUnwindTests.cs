@@ -30,7 +30,7 @@ public class SyntheticUnwindTests
         return e;
     }
 
-    /// <summary>A kernel with functions A (leaf, CFA sp+8), B (CFA sp+16), C (bottom of the stack), an ORC gap after End, and an empty task stack.</summary>
+    /// <summary>A kernel with functions A (leaf, CFA sp+8), B (CFA sp+16), C (bottom of the stack), fd in an ORC gap (End.._etext), and an empty task stack.</summary>
     private static (DumpedKernel Kernel, SparseMemory Memory, Unwinder Unwinder) Make(short bOffset = 16)
     {
         var m = new SparseMemory();
@@ -52,7 +52,7 @@ public class SyntheticUnwindTests
         m.Map(StackBase, new byte[StackSize]);
         var symbols = new SymbolTable(
         [
-            new("fa", A, 'T'), new("fb", B, 'T'), new("fc", C, 'T'), new("_etext", End, 'T'),
+            new("fa", A, 'T'), new("fb", B, 'T'), new("fc", C, 'T'), new("fd", End, 'T'), new("_etext", End + 0x100, 'T'),
             new("__start_orc_unwind_ip", OrcIp, 'R'), new("__stop_orc_unwind_ip", OrcIp + (ulong)orc.Length * 4, 'R'),
             new("__start_orc_unwind", Orc, 'R'), new("__stop_orc_unwind", Orc + (ulong)orc.Length * 6, 'R'),
         ], "synthetic");
@@ -139,7 +139,7 @@ public class SyntheticUnwindTests
     public void An_ip_in_an_orc_gap_with_unanalysable_code_stops_with_orc_undefined()
     {
         var (_, m, u) = Make();
-        m.Map(End, [0xc9, 0xc3]); // leave; ret: the code analysis does not model leave
+        m.Write(End, [0xc9, 0xc3]); // leave; ret: the code analysis does not model leave
         var sp = StackTop - 0x100;
         var (frames, end, reason) = u.Walk(At(End + 1, sp), Stacks);
         Assert.False(end);
@@ -152,12 +152,12 @@ public class SyntheticUnwindTests
     {
         var (_, m, u) = Make();
         // At End: push %rbx; sub $0x20,%rsp; nop  — the ip after the sub is 0x28 bytes deep.
-        m.Map(End, [0x53, 0x48, 0x83, 0xec, 0x20, 0x90, 0xc3]);
+        m.Write(End, [0x53, 0x48, 0x83, 0xec, 0x20, 0x90, 0xc3]);
         var sp = StackTop - 0x100;
         m.WriteU64(sp + 0x28, C + 1);
         var (frames, end, reason) = u.Walk(At(End + 5, sp), Stacks);
         Assert.True(end, reason);
-        Assert.Equal(["_etext", "fc"], frames.Select(f => f.Name));
+        Assert.Equal(["fd", "fc"], frames.Select(f => f.Name));
         Assert.True(frames[0].CfaFromCode);
     }
 
