@@ -38,17 +38,19 @@ public partial class BtCommandTests
     //   (delay_tsc in panic's wait loop, stop_this_cpu) and crash as an "[exception RIP:]" block or
     //   not at all; crash also drops the frames of noreturn tails (nmi_panic.cold, oops_end.cold),
     //   whose return address lies past the end of the calling function.
-    // - An exception taken on the same stack (the oops' page fault): crash prints the interrupted
-    //   function only in its "[exception RIP:]" line, kdx also gives it a frame line.
+    // - The function an exception or interrupt stopped (crashtest_oops, _bug, _softlockup): kdx gives
+    //   it a frame at the interrupted sp and ip. crash leaves it out (oops), prints it one word lower
+    //   (bug), or prints a stale return address into it found below the interrupted sp (softlockup).
     public static TheoryData<string, string, int, Diff> Cases => new()
     {
         { "sysrq-kdump", "kdump-mdf-l-d31", -1, new(["machine_kexec", "__crash_kexec"], ["__crash_kexec"]) },
         { "sysrq-kdump", "kdump-mdf-l-d31", 1, new(["crash_nmi_callback", "default_do_nmi", "exc_nmi", "end_repeat_nmi", "[exception RIP: native_safe_halt+11]", "--- <NMI exception stack> ---"], []) },
         { "nmi-qemu", "qemu-elf", -1, new([], ["delay_tsc", "nmi_panic.cold"]) },
         { "oops", "qemu-kdump-zlib", -1, new([], ["delay_tsc", "oops_end.cold", "crashtest_oops"]) },
-        { "bug", "qemu-kdump-zlib", -1, new([], []) },
-        { "softlockup", "qemu-kdump-zlib", -1, new([], []) },
-        { "hung", "qemu-kdump-zlib", -1, new([], []) },
+        { "bug", "qemu-kdump-zlib", -1, new(["crashtest_bug"], ["delay_tsc", "oops_end.cold", "crashtest_bug"]) },
+        { "softlockup", "qemu-kdump-zlib", -1, new(["crashtest_softlockup"], ["delay_tsc", "crashtest_softlockup"]) },
+        { "hung", "qemu-kdump-zlib", -1, new([], ["delay_tsc"]) },
+        { "nmi-qemu", "qemu-elf", 1, new([], ["stop_this_cpu"]) },
     };
 
     [Theory]
@@ -107,6 +109,22 @@ public partial class BtCommandTests
             .Where(f => f.TryGetProperty("function", out _)).Select(f => f.GetProperty("function").GetString()).ToList();
         Assert.Equal("panic", functions[1]);
         Assert.True(t.GetProperty("frames").EnumerateArray().Last().GetProperty("regs").GetProperty("user").GetBoolean());
+
+        // A sleeping task (init, pid 1) from its inactive_task_frame: scheduler on top, user regs at the bottom.
+        (code, var sleeping, err) = Run("bt", dump, "1");
+        Assert.True(code == 0, err);
+        var slines = sleeping.Split('\n');
+        Assert.StartsWith("PID: 1        TASK: ", slines[0]);
+        Assert.Matches(@"^ #0 \[[0-9a-f]{16}\] __schedule at ", slines[1]);
+        Assert.Matches(@"^ #1 \[[0-9a-f]{16}\] schedule at ", slines[2]);
+        Assert.Contains("    ORIG_RAX: ", sleeping);
+        Assert.DoesNotContain("unwind stopped", sleeping);
+        Assert.Equal(sleeping, Run("bt", dump, slines[0][20..36]).Out); // the same task by its address
+
+        // -f: the words between frames.
+        (code, var full, _) = Run("bt", dump, "-f");
+        Assert.Equal(0, code);
+        Assert.Contains(full.Split('\n'), l => Regex.IsMatch(l, @"^    [0-9a-f]{16}: [0-9a-f]{16}"));
 
         (code, var dis, err) = Run("dis", dump, "sysrq_handle_crash");
         Assert.True(code == 0, err);

@@ -14,7 +14,10 @@ public sealed record UnwindTask(ulong Address, int Pid, string Comm, ulong Stack
     {
         var l = kernel.Layout;
         var m = kernel.Memory;
-        var commSize = (int)(kernel.Btf?.Field("task_struct.comm") is { } f ? kernel.Btf.SizeOf(f.Type) ?? 16 : 16);
+        // TASK_COMM_LEN from BTF's char array; 16 (its value since 2.6) when BTF cannot say.
+        var commSize = kernel.Btf is { } btf && btf.TryField("task_struct.comm", out var f, out _) && btf.SizeOf(f.Type) is { } n and > 0 and <= 256
+            ? (int)n
+            : 16;
         var cpuOffset = l.Offset("task_struct", "thread_info.cpu") ?? l.Offset("task_struct", "cpu");
         return new UnwindTask(
             task,

@@ -52,6 +52,8 @@ public sealed class Unwinder(DumpedKernel kernel, OrcUnwindInfo? orc, PtRegsLayo
                         return (frames, false, $"stack pointer 0x{sp:x} returns to the {stack.Name}, which the walk already left");
                     left.Add(c.Name);
                     frames[^1].StackLeft = c.Name;
+                    if (!exact)
+                        slot = sp; // a return across stacks: crash prints the sp on the new stack
                 }
                 current = stack;
                 var (symbol, module) = Resolve(ip, exact);
