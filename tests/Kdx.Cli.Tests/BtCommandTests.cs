@@ -38,7 +38,8 @@ public partial class BtCommandTests
     //   (delay_tsc in panic's wait loop, stop_this_cpu) and crash as an "[exception RIP:]" block or
     //   not at all; crash also drops the frames of noreturn tails (nmi_panic.cold, oops_end.cold),
     //   whose return address lies past the end of the calling function.
-    // - The function an exception or interrupt stopped (crashtest_oops, _bug, _softlockup): kdx gives
+    // - The function an exception or interrupt stopped (crashtest_oops, _bug, _softlockup,
+    //   native_safe_halt under the reboot IPI): kdx gives
     //   it a frame at the interrupted sp and ip. crash leaves it out (oops), prints it one word lower
     //   (bug), or prints a stale return address into it found below the interrupted sp (softlockup).
     public static TheoryData<string, string, int, Diff> Cases => new()
@@ -50,7 +51,8 @@ public partial class BtCommandTests
         { "bug", "qemu-kdump-zlib", -1, new(["crashtest_bug"], ["delay_tsc", "oops_end.cold", "crashtest_bug"]) },
         { "softlockup", "qemu-kdump-zlib", -1, new(["crashtest_softlockup"], ["delay_tsc", "crashtest_softlockup"]) },
         { "hung", "qemu-kdump-zlib", -1, new([], ["delay_tsc"]) },
-        { "nmi-qemu", "qemu-elf", 1, new([], ["stop_this_cpu"]) },
+        // crash's stop_this_cpu is a stale return address into it one word below the dump-time sp.
+        { "nmi-qemu", "qemu-elf", 1, new(["stop_this_cpu"], ["stop_this_cpu", "native_safe_halt"]) },
     };
 
     [Theory]
