@@ -142,6 +142,31 @@ public partial class BtCommandTests
         Assert.Equal(1, Run("dis", dump, "no_such_symbol+4").Code);
     }
 
+    [Fact]
+    public void Bt_and_dis_on_a_kernel_they_cannot_read_are_one_line_and_exit_2()
+    {
+        var dir = Directory.CreateTempSubdirectory("kdx-bt-").FullName;
+        try
+        {
+            // A synthetic kernel with page tables and VMCOREINFO but no kallsyms in it.
+            var path = Path.Combine(dir, "dump");
+            File.WriteAllBytes(path, Kdx.Dump.Tests.Synthetic.KdumpWriter.Write(new Kdx.Kernel.Tests.Arch.SyntheticKernel(4).Machine));
+            foreach (var args in new[] { new[] { "bt", path }, ["bt", "-a", path], ["dis", path, "panic"] })
+            {
+                var (code, _, err) = Run(args);
+                Assert.Equal(2, code);
+                Assert.Single(err.TrimEnd('\n').Split('\n'));
+                Assert.StartsWith("kdx: ", err);
+            }
+            Assert.Equal(1, Run("bt", path, "1", "-a").Code); // TASK and --all together
+            Assert.Equal(1, Run("bt", path, "-c", "-1").Code);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     /// <summary>crash's bt -a output: one block per CPU, separated by blank lines.</summary>
     private static IEnumerable<string> Blocks(string text) =>
         text.Replace("\r", "").Split("\n\n", StringSplitOptions.RemoveEmptyEntries).Where(b => b.StartsWith("PID:", StringComparison.Ordinal));

@@ -35,6 +35,8 @@ public sealed class BtCommand : KdxCommand
             var c = parse.GetValue(cpu);
             if ((t is not null ? 1 : 0) + (c is not null ? 1 : 0) + (parse.GetValue(all) ? 1 : 0) > 1)
                 throw new UsageException("bt: give at most one of TASK, --cpu, --all");
+            if (c is < 0)
+                throw new UsageException("bt: --cpu must not be negative");
             using var dump = DumpFile.Open(parse.GetRequiredValue(dumps));
             var kernel = new DumpedKernel(KernelMemory.Open(dump), dump.VmcoreInfo!);
             var bt = new Backtracer(kernel, dump.Cpus);
