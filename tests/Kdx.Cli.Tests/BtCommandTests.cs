@@ -51,6 +51,11 @@ public partial class BtCommandTests
         { "bug", "qemu-kdump-zlib", -1, new(["crashtest_bug"], ["delay_tsc", "oops_end.cold", "crashtest_bug"]) },
         { "softlockup", "qemu-kdump-zlib", -1, new(["crashtest_softlockup"], ["delay_tsc", "crashtest_softlockup"]) },
         { "hung", "qemu-kdump-zlib", -1, new([], ["delay_tsc"]) },
+        // crash shows the dump-time registers as an "[exception RIP:]" block and names the word at
+        // their sp as frame #0 (a stale return address, sched_clock_idle_wakeup_event here).
+        { "oops", "qemu-kdump-zlib", 0, new(["[exception RIP: stop_this_cpu+107]"], ["stop_this_cpu", "_raw_spin_unlock_irqrestore"]) },
+        { "softlockup", "qemu-kdump-zlib", 0, new(["[exception RIP: stop_this_cpu+107]", "sched_clock_idle_wakeup_event"], ["stop_this_cpu", "native_safe_halt"]) },
+        { "hung", "qemu-kdump-zlib", 0, new([], ["delay_tsc"]) },
         // crash's stop_this_cpu is a stale return address into it one word below the dump-time sp.
         { "nmi-qemu", "qemu-elf", 1, new(["stop_this_cpu"], ["stop_this_cpu", "native_safe_halt"]) },
     };
