@@ -128,6 +128,10 @@ public partial class BtCommandTests
         Assert.DoesNotContain("unwind stopped", sleeping);
         Assert.Equal(sleeping, Run("bt", dump, slines[0][20..36]).Out); // the same task by its address
 
+        // -v: which ORC layout was used (6.1's BTF has struct orc_entry with the end bit).
+        Assert.Contains("(unwound with ORC: vmlinux ", Run("bt", dump, "-v").Out);
+        Assert.Contains("BTF struct orc_entry (sp_reg:4 bp_reg:4 type:2 end:1)", Run("bt", dump, "-v").Out);
+
         // -f: the words between frames.
         (code, var full, _) = Run("bt", dump, "-f");
         Assert.Equal(0, code);
@@ -139,6 +143,7 @@ public partial class BtCommandTests
         Assert.Matches(@"^0xffffffff[0-9a-f]{8} <sysrq_handle_crash\+0>:\t", lines[0]);
         Assert.Contains(lines, l => Regex.IsMatch(l, @"call\s+0x[0-9a-f]+ <panic>")); // branch target named from kallsyms
         Assert.All(lines, l => Assert.Contains("<sysrq_handle_crash+", l));
+        Assert.DoesNotContain("jumptable", dis); // a string's address is not named after a far-away table
 
         (code, dis, _) = Run("dis", dump, "panic+0x10", "-c", "3");
         Assert.Equal(0, code);

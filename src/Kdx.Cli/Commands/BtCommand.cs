@@ -25,9 +25,10 @@ public sealed class BtCommand : KdxCommand
         var cpu = new Option<int?>("--cpu", "-c") { Description = "The task running on this CPU." };
         var full = new Option<bool>("--full", "-f") { Description = "Also print the stack words of each frame." };
         var json = new Option<bool>("--json") { Description = "Print JSON." };
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Also say how the stack was unwound (ORC table and orc_entry layout used, or why frame pointers)." };
         var command = new Command("bt", "Backtrace of a task, from the dump's own kallsyms, BTF and ORC tables (no debuginfo).")
         {
-            dumps, target, all, cpu, full, json,
+            dumps, target, all, cpu, full, json, verbose,
         };
         command.SetAction(parse =>
         {
@@ -68,6 +69,8 @@ public sealed class BtCommand : KdxCommand
                     if (i > 0)
                         o.WriteLine();
                     Write(kernel, bt, traces[i], parse.GetValue(full), o);
+                    if (parse.GetValue(verbose) && traces[i].Method == UnwindMethod.Orc)
+                        o.WriteLine($"(unwound with {traces[i].MethodDetail})");
                 }
             return ExitCodes.Ok;
         });

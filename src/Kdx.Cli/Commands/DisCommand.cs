@@ -132,7 +132,10 @@ public sealed class DisCommand : KdxCommand
     {
         public bool TryGetSymbol(in Instruction instruction, int operand, int instructionOperand, ulong address, int addressSize, out SymbolResult symbol)
         {
-            if (address >= 0xffff800000000000 && symbols.Resolve(address) is { } s && s.Size < (1UL << 24))
+            // Branch targets always; other addresses (immediates, displacements) only near a symbol's
+            // start, so a constant that happens to point into a big table is not dressed up as code.
+            var branch = instruction.FlowControl is not FlowControl.Next;
+            if (address >= 0xffff800000000000 && symbols.Resolve(address) is { } s && s.Size < (1UL << 24) && (branch || s.Offset < 0x1000))
             {
                 var name = s.Offset == 0 ? s.Symbol.Name : string.Create(CultureInfo.InvariantCulture, $"{s.Symbol.Name}+{s.Offset}");
                 symbol = new SymbolResult(address, $"0x{address:x} <{name}>");
