@@ -16,6 +16,8 @@ public static class KdxProgram
         new RdCommand(),
         new LogCommand(),
         new SymCommand(),
+        new BtCommand(),
+        new DisCommand(),
         new DoctorCommand(),
         new NmiCommand(),
         new CaptureCommand(),

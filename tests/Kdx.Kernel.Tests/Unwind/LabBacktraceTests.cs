@@ -1,0 +1,96 @@
+// The panic task's backtrace on real lab dumps, from the dump alone, against drgn 0.3 (which
+// unwinds with the -dbg vmlinux's DWARF): kdx's frames are drgn's frames, in order. What kdx cannot
+// see without DWARF is listed per scenario, not skipped: drgn's inlined frames (it shows a frame per
+// inlined call, kdx one per real call), DWARF names for compiler clones ("__handle_sysrq" for
+// kallsyms' "__handle_sysrq.cold") and enclosing functions of labels inside assembly
+// ("entry_SYSCALL_64" for "entry_SYSCALL_64_after_hwframe"). drgn's first hex line is the user-mode
+// pc, which must be the ip of the user pt_regs where kdx stopped; drgn keeps guessing through user
+// stack words after it, kdx does not.
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Kdx.Dump;
+using Kdx.Kernel.Arch.X86_64;
+using Kdx.Kernel.Unwind;
+using Kdx.Lab;
+using Xunit.Abstractions;
+
+namespace Kdx.Kernel.Tests.Unwind;
+
+public partial class LabBacktraceTests(ITestOutputHelper output)
+{
+    public static TheoryData<string, string, string[]> Scenarios => new()
+    {
+        // scenario, capture, drgn frames that are inlined calls (no frame of their own on the stack)
+        { "sysrq-kdump", "kdump-mdf-l-d31", ["crash_setup_regs", "pde_write", "do_syscall_x64"] },
+        // nmi_panic and unknown_nmi_error: drgn shows the inlined call and the function (.cold part) each.
+        { "nmi-qemu", "qemu-elf", ["__preempt_count_add", "nmi_panic", "unknown_nmi_error", "prepare_bprm_creds", "do_execve", "__do_sys_execve", "__se_sys_execve", "do_syscall_x64"] },
+    };
+
+    internal static LabResult Lab(string name) => LabCatalog.Build(name switch
+    {
+        "sysrq-kdump" => LabCatalog.SysrqKdump(),
+        "nmi-qemu" => LabCatalog.NmiQemu(),
+        _ => LabCatalog.Kind(Enum.Parse<CrashKind>(name, ignoreCase: true)),
+    });
+
+    [Theory]
+    [MemberData(nameof(Scenarios))]
+    public void Panic_task_functions_equal_drgn(string scenario, string capture, string[] inlined)
+    {
+        var lab = Lab(scenario);
+        var oracle = Oracles.Ensure(lab, Console.Error);
+        var drgn = File.ReadAllLines(Path.Combine(oracle, "drgn-bt.txt"));
+        Assert.True(drgn.Length > 1 && drgn[0].StartsWith("PID: ", StringComparison.Ordinal), $"drgn oracle is empty: {string.Join('\n', drgn)}");
+
+        using var dump = DumpFile.Open([.. lab.Files(capture)]);
+        var kernel = new DumpedKernel(KernelMemory.Open(dump), dump.VmcoreInfo!);
+        var bt = new Backtracer(kernel, dump.Cpus);
+        var trace = bt.ForCpu(bt.PanicCpu() ?? throw new InvalidOperationException("no panic cpu"));
+        foreach (var f in trace.Frames)
+            output.WriteLine($"{f.Index} {f.Slot:x} {f.Name} {f.Ip:x}");
+        output.WriteLine($"stop: {trace.ReachedEnd} {trace.StopReason}");
+
+        Assert.Equal(int.Parse(drgn[0][5..], CultureInfo.InvariantCulture), trace.Task.Pid);
+        Assert.True(trace.ReachedEnd, trace.StopReason);
+        var names = drgn.Skip(1).TakeWhile(n => !n.StartsWith("0x", StringComparison.Ordinal)).ToList();
+        var userPc = drgn.Skip(1).FirstOrDefault(n => n.StartsWith("0x", StringComparison.Ordinal)) is { } hex
+            ? ulong.Parse(hex[2..], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture)
+            : (ulong?)null;
+
+        // Greedy in-order match: each kdx frame takes the next drgn frame of the same function; the
+        // drgn frames passed over are the inlined ones.
+        var frames = trace.Frames.Where(f => f.Stack != "user").ToList();
+        var passed = new List<string>();
+        var at = 0;
+        foreach (var f in frames)
+        {
+            while (at < names.Count && !SameFunction(kernel, names[at], f))
+                passed.Add(names[at++]);
+            Assert.True(at < names.Count, $"kdx frame {f.Index} {f.Name} at 0x{f.Ip:x} is not among drgn's frames after those matched");
+            at++;
+        }
+        passed.AddRange(names.Skip(at));
+        Assert.Equal(inlined, passed);
+        if (userPc is { } pc)
+            Assert.Equal(pc, trace.UserRegs?.InstructionPointer);
+        else
+            Assert.Null(trace.UserRegs);
+    }
+
+    /// <summary>drgn's DWARF name and kdx's kallsyms name denote the same code.</summary>
+    private static bool SameFunction(DumpedKernel kernel, string drgnName, BacktraceFrame frame)
+    {
+        var name = CloneSuffix().Replace(frame.Name, "");
+        if (name == drgnName)
+            return true;
+        // A label inside an assembly function (entry_SYSCALL_64_after_hwframe or end_repeat_nmi inside
+        // entry_SYSCALL_64 or asm_exc_nmi): drgn's function starts at most a page below the label.
+        return frame.Symbol is { } label && kernel.Symbols.Lookup(drgnName) is { } s
+            && s.Address < label.Symbol.Address && label.Symbol.Address - s.Address < 0x1000
+            && label.Symbol.Type is 'T' or 't' && kernel.Symbols.Resolve(s.Address)?.Symbol.Name == drgnName;
+    }
+
+    /// <summary>GCC's clone suffixes (.cold, .isra.N, .constprop.N, .part.N), which DWARF names do not carry.</summary>
+    [GeneratedRegex(@"(\.(cold|isra|constprop|part|lto_priv)(\.\d+)?)+$")]
+    private static partial Regex CloneSuffix();
+}
