@@ -151,14 +151,17 @@ public static class Initramfs
             var list = line[(colon + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
             deps[ModuleName(file)] = (file, list.Select(ModuleName).ToArray());
         }
+        // Flavors differ: -cloud builds some drivers in (modules.builtin) and leaves others out.
+        var builtinFile = Path.Combine(kernel.ModulesDir, "modules.builtin");
+        var builtin = File.Exists(builtinFile) ? File.ReadLines(builtinFile).Select(ModuleName).ToHashSet() : [];
         var result = new List<(string, string)>();
         var seen = new HashSet<string>();
         void Visit(string name)
         {
-            if (!seen.Add(name))
+            if (!seen.Add(name) || builtin.Contains(name))
                 return;
             if (!deps.TryGetValue(name, out var d))
-                throw new LabException($"module {name} is not in {kernel.Release}'s modules.dep");
+                throw new LabException($"module {name} is neither built into {kernel.Release} nor in its modules.dep");
             foreach (var dep in d.Deps)
                 Visit(dep);
             result.Add((name, Path.Combine(kernel.ModulesDir, d.File)));

@@ -13,8 +13,12 @@ public sealed record KernelImage(string Release, string PackageVersion, string R
 
 public static class Kernels
 {
-    /// <summary>The release the linux-image-amd64 (or -cloud-amd64, -rt-amd64) metapackage points to.</summary>
-    public static string ResolveDefault(string flavor = "amd64")
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> DefaultByFlavor = new();
+
+    /// <summary>The release the linux-image-amd64 (or -cloud-amd64, -rt-amd64) metapackage points to (asked once per process).</summary>
+    public static string ResolveDefault(string flavor = "amd64") => DefaultByFlavor.GetOrAdd(flavor, AskApt);
+
+    private static string AskApt(string flavor)
     {
         var meta = $"linux-image-{flavor}";
         var r = Sh.Try("apt-cache", ["depends", meta]);

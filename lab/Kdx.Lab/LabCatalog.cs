@@ -23,5 +23,20 @@ public static class LabCatalog
     /// <summary>One QEMU-captured scenario per crash kind (the crashtest module drives oops, bug, warn, softlockup, hung).</summary>
     public static Scenario Kind(CrashKind kind) => ScenarioOptions.Create("default", kind.ToString(), [CaptureSpec.QemuKdumpZlib]);
 
+    /// <summary>5-level paging (NUMBER(pgtable_l5_enabled)=1) with KASLR on.</summary>
+    public static Scenario La57Qemu() => ScenarioOptions.Create("default", "sysrq", [CaptureSpec.QemuElf], la57: true);
+
+    /// <summary>KASLR off: kernel text at its link address.</summary>
+    public static Scenario NoKaslrQemu() => ScenarioOptions.Create("default", "sysrq", [CaptureSpec.QemuElf], kaslr: false);
+
+    /// <summary>An older Debian 6.1 ABI than the default, so nothing can lean on one build's layout.</summary>
+    public const string OlderAbi = "6.1.0-47-amd64";
+
+    /// <summary>Other kernels: an older ABI and the -cloud and -rt flavors, each crashed by sysrq.</summary>
+    public static Scenario OtherKernel(string release) => ScenarioOptions.Create(release, "sysrq", [CaptureSpec.QemuKdumpZlib]);
+
+    public static IReadOnlyList<string> OtherKernels =>
+        [OlderAbi, ScenarioOptions.ResolveKernel("default-cloud"), ScenarioOptions.ResolveKernel("default-rt")];
+
     public static LabResult Build(Scenario s) => LabBuilder.Build(s, Console.Error);
 }

@@ -122,28 +122,39 @@ public static class Oracles
     }
 
     /// <summary>The DWARF vmlinux of linux-image-RELEASE-dbg, extracted once (only the vmlinux is kept).</summary>
-    public static string EnsureDebugVmlinux(string release, TextWriter progress)
+    public static string EnsureDebugVmlinux(string release, TextWriter? progress = null) =>
+        EnsureDebugFiles(release, progress).Vmlinux;
+
+    /// <summary>
+    /// The -dbg package's vmlinux (DWARF) and its real System.map (Debian's /boot one is a
+    /// placeholder), extracted together once into the kernel's cache folder.
+    /// </summary>
+    public static (string Vmlinux, string SystemMap) EnsureDebugFiles(string release, TextWriter? progress = null)
     {
         var dir = Path.Combine(LabPaths.Kernels, release);
         var vmlinux = Path.Combine(dir, "vmlinux-dbg");
-        if (File.Exists(vmlinux))
-            return vmlinux;
+        var map = Path.Combine(dir, "System.map-dbg");
+        if (File.Exists(vmlinux) && File.Exists(map))
+            return (vmlinux, map);
         using var _ = FileLock.Acquire("dbg-" + release, TimeSpan.FromMinutes(30));
-        if (File.Exists(vmlinux))
-            return vmlinux;
-        progress.WriteLine($"fetching linux-image-{release}-dbg (large)...");
+        if (File.Exists(vmlinux) && File.Exists(map))
+            return (vmlinux, map);
+        progress?.WriteLine($"fetching linux-image-{release}-dbg (large)...");
         var tmp = Path.Combine(LabPaths.Cache, "tmp-dbg-" + release);
         if (Directory.Exists(tmp))
             Directory.Delete(tmp, true);
         Directory.CreateDirectory(tmp);
         var deb = Kernels.Download($"linux-image-{release}-dbg", tmp);
-        var member = $"./usr/lib/debug/boot/vmlinux-{release}";
-        Sh.RunIn(tmp, "sh", "-c", $"dpkg-deb --fsys-tarfile '{deb}' | tar -x '{member}'");
+        var members = new[] { $"./usr/lib/debug/boot/vmlinux-{release}", $"./usr/lib/debug/boot/System.map-{release}" };
+        Sh.RunIn(tmp, "sh", "-c", $"dpkg-deb --fsys-tarfile '{deb}' | tar -x '{members[0]}' '{members[1]}'");
         Directory.CreateDirectory(dir);
-        File.Move(Path.Combine(tmp, member), vmlinux + ".tmp", true);
-        File.Move(vmlinux + ".tmp", vmlinux);
+        foreach (var (member, target) in new[] { (members[0], vmlinux), (members[1], map) })
+        {
+            File.Move(Path.Combine(tmp, member), target + ".tmp", true);
+            File.Move(target + ".tmp", target, true);
+        }
         Directory.Delete(tmp, true);
-        return vmlinux;
+        return (vmlinux, map);
     }
 
     /// <summary>Bind-mounts the lab cache at /lab and proc at /proc inside the chroot for its lifetime.</summary>

@@ -70,7 +70,7 @@ crash=$(arg crash)
 capture=$(arg capture)
 if [ "$capture" = kdump ]; then
     if kexec -p /lab/vmlinuz --initrd=/lab/initrd.img \
-        --append="console=ttyS0 nr_cpus=1 irqpoll reset_devices panic=1 $(arg kdumpappend | tr , ' ')"; then
+        --append="console=ttyS0 no_timer_check nr_cpus=1 irqpoll reset_devices panic=1 $(arg kdumpappend | tr , ' ')"; then
         say "KDUMP-LOADED $(cat /sys/kernel/kexec_crash_loaded) $(cat /sys/kernel/kexec_crash_size)"
     else
         say "KDUMP-FAILED"
