@@ -17,10 +17,27 @@ public class RealAddressSpaceTests
         { "kdump", "kdump-mdf-F-l-d31" },
         { "qemu", "qemu-elf" },
         { "qemu", "qemu-kdump-zlib" },
+        { "la57", "qemu-elf" },
     };
 
-    private static LabResult Scenario(string which) =>
-        LabCatalog.Build(which == "kdump" ? LabCatalog.SysrqKdump() : LabCatalog.SysrqQemu());
+    private static LabResult Scenario(string which) => LabCatalog.Build(which switch
+    {
+        "kdump" => LabCatalog.SysrqKdump(),
+        "la57" => LabCatalog.La57Qemu(),
+        _ => LabCatalog.SysrqQemu(),
+    });
+
+    [Fact]
+    public void Five_level_guest_walks_five_levels()
+    {
+        var lab = Scenario("la57");
+        Assert.True(lab.Metadata.La57);
+        using var dump = DumpFile.Open(lab.Dump("qemu-elf"));
+        var kernel = KernelMemory.Open(dump);
+        Assert.Equal(5, kernel.Levels);
+        // With LA57 the direct map lives in the 5-level kernel half, below the 4-level one.
+        Assert.InRange(kernel.DirectMapBase!.Value, 0xff00000000000000, 0xff7fffffffffffff);
+    }
 
     [Theory]
     [MemberData(nameof(Dumps))]
