@@ -21,6 +21,8 @@ public static class Initramfs
         IReadOnlyList<string> StaticTools,
         IReadOnlyList<ExtraModule> ExtraModules,
         string? Script,
+        string? CaptureScript,
+        IReadOnlyList<ExtraFile> ExtraFiles,
         IReadOnlyList<string> CaptureDevices,
         IReadOnlyList<string> CaptureCommands);
 
@@ -66,6 +68,13 @@ public static class Initramfs
         }
         if (plan.Script is not null)
             File.Copy(plan.Script, Path.Combine(stage, "lab", "script.sh"));
+        foreach (var f in plan.ExtraFiles)
+        {
+            File.Copy(f.Path, Path.Combine(stage, "lab", f.GuestName));
+            Chmod(Path.Combine(stage, "lab", f.GuestName));
+        }
+        if (plan.CaptureScript is not null)
+            File.Copy(plan.CaptureScript, Path.Combine(stage, "lab", "capture-script.sh"));
 
         var capture = Path.Combine(workDir, "capture.cpio.gz");
         Cpio(stage, capture);

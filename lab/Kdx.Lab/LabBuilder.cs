@@ -16,6 +16,9 @@ public static partial class LabBuilder
     [GeneratedRegex(@"Kernel panic - not syncing: ([^\r\n]*)")]
     private static partial Regex PanicLine();
 
+    [GeneratedRegex(@"Kernel panic - not syncing: ([^\r\n]*)|KDXLAB-CAPTURE-KERNEL")]
+    private static partial Regex PanicOrCaptureKernel();
+
     /// <summary>The console text each crash kind must produce before (or in) its panic line.</summary>
     public static Regex ExpectedPanic(CrashKind kind) => kind switch
     {
@@ -101,6 +104,9 @@ public static partial class LabBuilder
         files.AddRange(s.ExtraModules.Select(m => m.Path));
         if (s.ScriptPath is not null)
             files.Add(s.ScriptPath);
+        if (s.CaptureScriptPath is not null)
+            files.Add(s.CaptureScriptPath);
+        files.AddRange(s.ExtraFiles.Select(f => f.Path));
         var tools = string.Join(';', Initramfs.HostBinaries.Select(b => File.Exists(b) ? $"{b}:{new FileInfo(b).Length}" : b));
         var extra = $"{s.Canonical()}|recipe={RecipeVersion}|pkg={kernel.PackageVersion}|{tools}|" +
                     string.Join(';', s.ExtraModules.Select(m => m.Options));
@@ -132,7 +138,7 @@ public static partial class LabBuilder
         }
 
         var initrd = Path.Combine(work, "initrd.img");
-        var plan = new Initramfs.Plan(kernel, crashtest, tools, s.ExtraModules, s.ScriptPath, devices,
+        var plan = new Initramfs.Plan(kernel, crashtest, tools, s.ExtraModules, s.ScriptPath, s.CaptureScriptPath, s.ExtraFiles, devices,
             collectors.Select(c => c.Stream ? "stream:" + c.Command : c.Command).ToList());
         Initramfs.Build(plan, work, initrd);
         progress.WriteLine($"initramfs ready ({new FileInfo(initrd).Length >> 20} MiB) after {clock.Elapsed.TotalSeconds:0} s");
@@ -148,7 +154,7 @@ public static partial class LabBuilder
             cmdline += " " + s.ExtraCmdline;
 
         var captures = new List<LabCapture>();
-        string panicLine;
+        string? panicLine;
         using (var guest = QemuGuest.Start(new QemuGuest.Options(kernel.Vmlinuz, initrd, cmdline, s.RamMiB, s.Cpus, s.La57,
                    disks, VmcoreInfoDevice: !s.UsesKdump), work))
         {
@@ -158,9 +164,12 @@ public static partial class LabBuilder
             progress.WriteLine($"guest ready after {clock.Elapsed.TotalSeconds:0} s");
             if (s.UsesKdump && !guest.Console.Contains("KDXLAB-KDUMP-LOADED 1", StringComparison.Ordinal))
                 throw guest.Failure("the crash kernel was not loaded (kexec -p)");
-            var panic = guest.WaitFor(PanicLine(), TimeSpan.FromMinutes(5), "the kernel to panic");
-            panicLine = panic.Groups[1].Value.Trim();
-            progress.WriteLine($"panicked after {clock.Elapsed.TotalSeconds:0} s: {panicLine}");
+            // A panic raised in NMI context is printed from NMI-safe buffers; with kdump armed the
+            // capture kernel can start before it reaches the console. Its boot proves the panic, and
+            // the message is then read from the dump's own log (makedumpfile --dump-dmesg).
+            var panic = guest.WaitFor(s.UsesKdump ? PanicOrCaptureKernel() : PanicLine(), TimeSpan.FromMinutes(5), "the kernel to panic");
+            panicLine = panic.Groups[1].Success ? panic.Groups[1].Value.Trim() : null;
+            progress.WriteLine($"panicked after {clock.Elapsed.TotalSeconds:0} s: {panicLine ?? "(capture kernel booted)"}");
             if (s.UsesKdump)
             {
                 guest.WaitFor(new Regex("KDXLAB-CAPTURE-DONE"), TimeSpan.FromMinutes(20), "the capture kernel to finish");
@@ -190,8 +199,6 @@ public static partial class LabBuilder
         }
 
         var console = File.ReadAllText(Path.Combine(work, "console.log"));
-        if (!ExpectedPanic(s.Crash).IsMatch(console))
-            throw new LabException($"the console lacks the expected panic for {s.Crash} ({ExpectedPanic(s.Crash)}); it said: {panicLine}");
         string? dmesgFile = null;
         for (var i = 0; i < collectors.Count; i++)
         {
@@ -213,6 +220,11 @@ public static partial class LabBuilder
             captures.Add(new LabCapture(spec.ToString(), id, files, DumpSignature.Of(Path.Combine(work, files[0]))));
         }
         File.Delete(initrd);
+
+        var evidence = dmesgFile is null ? console : console + "\n" + File.ReadAllText(Path.Combine(work, dmesgFile));
+        panicLine ??= PanicLine().Match(evidence) is { Success: true } fromDump ? fromDump.Groups[1].Value.Trim() : null;
+        if (panicLine is null || !ExpectedPanic(s.Crash).IsMatch(evidence))
+            throw new LabException($"neither the console nor the dump's log has the expected panic for {s.Crash} ({ExpectedPanic(s.Crash)}); panic seen: {panicLine ?? "none"}");
 
         var m = new LabMetadata
         {

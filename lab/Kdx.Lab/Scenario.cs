@@ -81,6 +81,9 @@ public sealed record CaptureSpec(string Method, string Arguments)
 /// <summary>A file the guest needs beyond the standard set: an extra module or a script.</summary>
 public sealed record ExtraModule(string Path, string Options);
 
+/// <summary>A host file put into the guest as /lab/GuestName (executable).</summary>
+public sealed record ExtraFile(string Path, string GuestName);
+
 public sealed record Scenario
 {
     public required string Kernel { get; init; }            // e.g. 6.1.0-56-amd64 (resolved, never "default")
@@ -93,6 +96,10 @@ public sealed record Scenario
     public int CrashKernelMiB { get; init; } = 256;
     public IReadOnlyList<ExtraModule> ExtraModules { get; init; } = [];
     public string? ScriptPath { get; init; }
+    /// <summary>Extra host files copied into the guest's /lab/ folder (e.g. a NativeAOT kdx), by guest name.</summary>
+    public IReadOnlyList<ExtraFile> ExtraFiles { get; init; } = [];
+    /// <summary>A shell script the capture kernel runs (after its modules, before the collectors).</summary>
+    public string? CaptureScriptPath { get; init; }
     public string ExtraCmdline { get; init; } = "";
 
     public bool UsesKdump => Captures.Count > 0 && !Captures[0].IsQemu;
@@ -125,6 +132,11 @@ public sealed record Scenario
             throw new LabException("crash kind 'script' needs --script FILE");
         if (Crash != CrashKind.Script && ScriptPath is not null)
             throw new LabException("--script goes with crash kind 'script'");
+        foreach (var f in ExtraFiles)
+            if (!System.Text.RegularExpressions.Regex.IsMatch(f.GuestName, "^[A-Za-z0-9._-]+$") || f.GuestName is "init.sh" or "modules" or "modules.order")
+                throw new LabException($"guest file name '{f.GuestName}' must be a plain name not used by the lab");
+        if (CaptureScriptPath is not null && !UsesKdump)
+            throw new LabException("--capture-script runs in the kdump capture kernel: it needs a kdump capture");
         if (!System.Text.RegularExpressions.Regex.IsMatch(Kernel, @"^\d+\.\d+\.\d+-\d+-[a-z0-9-]+$"))
             throw new LabException($"'{Kernel}' is not a Debian kernel release like 6.1.0-56-amd64");
     }
@@ -138,6 +150,14 @@ public sealed record Scenario
         sb.Append(CultureInfo.InvariantCulture, $"ram={RamMiB};cpus={Cpus};kaslr={Kaslr};la57={La57};crashkernel={CrashKernelMiB};");
         if (ExtraCmdline.Length > 0)
             sb.Append("cmdline=").Append(ExtraCmdline).Append(';');
+        if (ExtraModules.Count > 0)
+            sb.Append("modules=").AppendJoin('+', ExtraModules.Select(m => Path.GetFileName(m.Path) + (m.Options.Length > 0 ? ":" + m.Options : ""))).Append(';');
+        if (ExtraFiles.Count > 0)
+            sb.Append("files=").AppendJoin('+', ExtraFiles.Select(f => f.GuestName)).Append(';');
+        if (ScriptPath is not null)
+            sb.Append("script=").Append(Path.GetFileName(ScriptPath)).Append(';');
+        if (CaptureScriptPath is not null)
+            sb.Append("capture-script=").Append(Path.GetFileName(CaptureScriptPath)).Append(';');
         return sb.ToString();
     }
 

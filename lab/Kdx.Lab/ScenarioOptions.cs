@@ -5,7 +5,8 @@ public static class ScenarioOptions
 {
     public static Scenario Create(string kernel, string crash, IEnumerable<string> captures, int ramMiB = 1024,
         int cpus = 2, bool kaslr = true, bool la57 = false, int crashKernelMiB = 256,
-        IEnumerable<string>? modules = null, string? script = null, string cmdline = "")
+        IEnumerable<string>? modules = null, string? script = null, string cmdline = "", string? captureScript = null,
+        IEnumerable<string>? files = null)
     {
         if (!Enum.TryParse<CrashKind>(crash, ignoreCase: true, out var kind) || !Enum.IsDefined(kind) || crash.All(char.IsAsciiDigit))
             throw new LabException($"unknown crash kind '{crash}' (sysrq, nmi, oops, bug, warn, softlockup, hung, oom, script)");
@@ -20,6 +21,14 @@ public static class ScenarioOptions
                 throw new LabException($"module {path} does not exist");
             return new ExtraModule(path, colon < 0 ? "" : m[(colon + 1)..]);
         }).ToList();
+        var extraFiles = (files ?? []).Select(f =>
+        {
+            var colon = f.IndexOf(':');
+            var path = Path.GetFullPath(colon < 0 ? f : f[..colon]);
+            if (!File.Exists(path))
+                throw new LabException($"file {path} does not exist");
+            return new ExtraFile(path, colon < 0 ? Path.GetFileName(path) : f[(colon + 1)..]);
+        }).ToList();
         var s = new Scenario
         {
             Kernel = ResolveKernel(kernel),
@@ -31,7 +40,9 @@ public static class ScenarioOptions
             La57 = la57,
             CrashKernelMiB = crashKernelMiB,
             ExtraModules = extra,
+            ExtraFiles = extraFiles,
             ScriptPath = script is null ? null : Path.GetFullPath(script),
+            CaptureScriptPath = captureScript is null ? null : Path.GetFullPath(captureScript),
             ExtraCmdline = cmdline.Trim(),
         };
         s.Validate();

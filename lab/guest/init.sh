@@ -31,6 +31,10 @@ if [ -e /proc/vmcore ]; then
         while [ ! -b "/dev/$dev" ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
         [ -b "/dev/$dev" ] || say "NODISK $dev"
     done
+    if [ -f /lab/capture-script.sh ]; then
+        sh /lab/capture-script.sh
+        say "CAPTURE-SCRIPT-DONE rc=$?"
+    fi
     i=0
     for dev in $(cat /lab/capture.devs); do
         cmd=$(sed -n "$((i + 1))p" /lab/capture.cmds)

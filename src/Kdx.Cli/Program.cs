@@ -14,6 +14,8 @@ public static class KdxProgram
     [
         new InfoCommand(),
         new RdCommand(),
+        new DoctorCommand(),
+        new NmiCommand(),
     ];
 
     public static RootCommand BuildRoot()
