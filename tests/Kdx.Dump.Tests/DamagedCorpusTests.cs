@@ -204,12 +204,14 @@ public class DamagedCorpusTests
         }, iter: 300);
     }
 
-    [Fact]
-    public void Fuzz_finding_zlib_stream_error_is_a_format_error()
+    [Theory]
+    [InlineData("flattened-zlib-error.bin")]
+    [InlineData("flattened-zlib-error-2.bin")]
+    public void Fuzz_finding_zlib_stream_error_is_a_format_error(string input)
     {
         // afl (flattened target) found a page whose zlib data makes the inflater fail with
         // ZLibException, an IOException the decompressor did not turn into DumpFormatException.
-        var records = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Vectors", "fuzz", "flattened-zlib-error.bin"));
+        var records = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Vectors", "fuzz", input));
         var file = FlattenedWriter.Wrap([], endMarker: false).Concat(records).ToArray();
         // Before the fix the ZLibException escaped Exercise; now every failure is a DumpFormatException.
         Assert.NotNull(Exercise(file));
