@@ -10,10 +10,11 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 command -v afl-fuzz >/dev/null || { echo "afl-fuzz not found: apt-get install afl++" >&2; exit 1; }
 if [ ! -x "$work/bin/kdx-fuzz" ] || [ "${REBUILD:-0}" = 1 ]; then
     dotnet publish "$repo/fuzz/Kdx.Fuzz" -c Release -o "$work/bin" >/dev/null
-    (cd "$repo" && dotnet tool restore >/dev/null && dotnet sharpfuzz "$work/bin/Kdx.Dump.dll")
+    # Seeds first: once instrumented, Kdx.Dump.dll only runs under afl.
     rm -rf "$work/seeds"
+    "$work/bin/kdx-fuzz" seeds "$work/seeds"
+    (cd "$repo" && dotnet tool restore >/dev/null && dotnet sharpfuzz "$work/bin/Kdx.Dump.dll")
 fi
-[ -d "$work/seeds" ] || "$work/bin/kdx-fuzz" seeds "$work/seeds"
 
 export AFL_SKIP_BIN_CHECK=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1
 # Resume a previous run of the same target when there is one.

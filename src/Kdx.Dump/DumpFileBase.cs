@@ -19,7 +19,7 @@ public abstract class DumpFileBase : IDumpFile
     public abstract VmcoreInfo? VmcoreInfo { get; }
     public abstract IReadOnlyList<ElfNote> Notes { get; }
     public abstract IReadOnlyList<CpuState> Cpus { get; }
-    public virtual IReadOnlyList<QemuCpuState> QemuCpus => _qemuCpus ??= QemuCpuState.FromNotes(Notes);
+    public virtual IReadOnlyList<QemuCpuState> QemuCpus => LazyInitializer.EnsureInitialized(ref _qemuCpus, () => QemuCpuState.FromNotes(Notes));
     public abstract int PageSize { get; }
     public abstract ulong MaxPfn { get; }
 

@@ -23,8 +23,11 @@ public static class DumpLimits
     /// <summary>Most kdump sub-header blocks.</summary>
     public const int MaxSubHeaderBlocks = 1 << 12;
 
-    /// <summary>Most flattened-format records indexed (one record is at least 16 bytes of file).</summary>
-    public const long MaxFlattenedRecords = 1L << 27;
+    /// <summary>
+    /// Most flattened-format records indexed (about 32 bytes of index each). Real writers emit one
+    /// record per 16-32 KiB of output (QEMU, makedumpfile), so this allows dumps of hundreds of GiB.
+    /// </summary>
+    public const long MaxFlattenedRecords = 1L << 24;
 
     /// <summary>End of the physical address space (x86_64 MAX_PHYSMEM_BITS = 52).</summary>
     public const ulong MaxPhysicalAddress = 1UL << 52;

@@ -88,6 +88,21 @@ public sealed class DumpCommandTests : IDisposable
     }
 
     [Fact]
+    public void Info_shows_the_paging_of_the_dumped_kernel()
+    {
+        var k = new SyntheticKernel(5);
+        var path = File("kernel5", ElfCoreWriter.Write(k.Machine));
+        var (code, o, _) = Run("info", path);
+        Assert.Equal(0, code);
+        Assert.Contains($"paging:        5-level, KASLR offset 0x{SyntheticKernel.KernelOffset:x}, direct map 0x{k.DirectMap:x}\n", o);
+        // A dump whose VMCOREINFO lacks the page-table root still gets described.
+        path = File("noroot", KdumpWriter.Write(SyntheticMachine.Sample()));
+        (code, o, _) = Run("info", path);
+        Assert.Equal(0, code);
+        Assert.Contains("paging:        unknown (", o);
+    }
+
+    [Fact]
     public void Info_reads_a_split_set_and_flags_an_incomplete_dump()
     {
         var m = SyntheticMachine.Sample();

@@ -35,8 +35,15 @@ public class DamagedCorpusTests
         try
         {
             using var dump = TestDumps.Open(bytes, "damaged");
-            _ = dump.CountPages();
             DumpFormatException? first = null;
+            try
+            {
+                _ = dump.CountPages();
+            }
+            catch (DumpFormatException e)
+            {
+                first = e; // and go on: every page must still fail cleanly or read
+            }
             var page = new byte[dump.PageSize];
             var limit = Math.Min(dump.MaxPfn, 4096UL);
             for (ulong pfn = 0; pfn < limit; pfn++)
@@ -195,5 +202,18 @@ public class DamagedCorpusTests
                 copy[positions[i]] = values[i];
             _ = Exercise(copy);
         }, iter: 300);
+    }
+
+    [Theory]
+    [InlineData("flattened-zlib-error.bin")]
+    [InlineData("flattened-zlib-error-2.bin")]
+    public void Fuzz_finding_zlib_stream_error_is_a_format_error(string input)
+    {
+        // afl (flattened target) found a page whose zlib data makes the inflater fail with
+        // ZLibException, an IOException the decompressor did not turn into DumpFormatException.
+        var records = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Vectors", "fuzz", input));
+        var file = FlattenedWriter.Wrap([], endMarker: false).Concat(records).ToArray();
+        // Before the fix the ZLibException escaped Exercise; now every failure is a DumpFormatException.
+        Assert.NotNull(Exercise(file));
     }
 }

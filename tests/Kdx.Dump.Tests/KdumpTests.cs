@@ -161,4 +161,24 @@ public class KdumpTests
         var e = Assert.Throws<DumpFormatException>(() => TestDumps.OpenSet(KdumpWriter.Write(m), KdumpWriter.Write(m)));
         Assert.Contains("not part of a split dump", e.Problem);
     }
+
+    [Fact]
+    public void Pages_sharing_a_cache_slot_do_not_mix()
+    {
+        // The page cache has 256 slots indexed by pfn: pfns 3, 259 and 515 share one.
+        var m = new SyntheticMachine { MaxPfn = 600 };
+        for (ulong pfn = 0; pfn < 600; pfn++)
+            m.Pages[pfn] = SyntheticMachine.Pattern(pfn, 4096);
+        using var dump = TestDumps.Open(KdumpWriter.Write(m, new KdumpOptions { Method = KdumpFlags.Zstd }));
+        var page = new byte[4096];
+        foreach (var pfn in new ulong[] { 3, 259, 3, 515, 259, 515, 3 })
+        {
+            dump.Read(pfn * 4096, page);
+            Assert.Equal(m.Pages[pfn], page);
+        }
+        var span = new byte[300 * 4096];
+        dump.Read(100 * 4096, span); // 300 pages through the 256-slot cache in one read
+        for (var i = 0; i < 300; i++)
+            Assert.True(m.Pages[100 + (ulong)i].AsSpan().SequenceEqual(span.AsSpan(i * 4096, 4096)), $"page {100 + i}");
+    }
 }

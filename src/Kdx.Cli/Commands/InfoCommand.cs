@@ -3,6 +3,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Kdx.Dump;
+using Kdx.Kernel.Arch.X86_64;
 
 namespace Kdx.Cli.Commands;
 
@@ -48,6 +49,8 @@ public sealed class InfoCommand : KdxCommand
         o.WriteLine($"osrelease:     {info?.OsRelease ?? "unknown"}");
         o.WriteLine($"crashtime:     {(info?.CrashTime is { } t ? $"{DateTimeOffset.FromUnixTimeSeconds(t).UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC ({t})" : "unknown")}");
         o.WriteLine($"vmcoreinfo:    {(info is null ? "absent" : $"{info.Entries.Count} keys")}");
+        if (info is not null)
+            o.WriteLine($"paging:        {Paging(dump, info)}");
         o.WriteLine($"cpus:          {dump.Cpus.Count} (NT_PRSTATUS notes)");
         foreach (var cpu in dump.Cpus)
             o.WriteLine($"  cpu {cpu.Cpu,-3} pid {cpu.Pid,-7} ip {cpu.Ip:x16}  sp {cpu.Sp:x16}  cs {cpu.Cs:x}  flags {cpu.Flags:x}");
@@ -58,6 +61,22 @@ public sealed class InfoCommand : KdxCommand
             o.WriteLine();
             foreach (var (key, value) in info.Entries)
                 o.WriteLine($"{key}={value}");
+        }
+    }
+
+    // The kernel address space as the page tables show it; a dump whose tables cannot be read
+    // still gets the rest of its description.
+    private static string Paging(IDumpFile dump, VmcoreInfo info)
+    {
+        try
+        {
+            var space = KernelMemory.Open(dump);
+            var directMap = space.DirectMapBase is { } b ? $"0x{b:x}" : "not found";
+            return $"{space.Levels}-level, KASLR offset 0x{info.KernelOffset:x}, direct map {directMap}";
+        }
+        catch (Exception e) when (e is DumpFormatException or PageNotInDumpException)
+        {
+            return $"unknown ({e.Message})";
         }
     }
 

@@ -135,10 +135,17 @@ public static class Lzo1x
                 return LzoResult.LookBehindOverrun;
             if (length > destination.Length - op)
                 return LzoResult.OutputOverrun;
-            // Byte by byte: a match may overlap the bytes it produces (distance < length).
             var from = op - distance;
-            for (var i = 0; i < length; i++)
-                destination[op + i] = destination[from + i];
+            if (distance >= length)
+            {
+                destination.Slice(from, length).CopyTo(destination[op..]);
+            }
+            else
+            {
+                // The match overlaps the bytes it produces (a repeated pattern): byte by byte.
+                for (var i = 0; i < length; i++)
+                    destination[op + i] = destination[from + i];
+            }
             op += length;
 
             state = next;

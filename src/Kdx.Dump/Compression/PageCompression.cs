@@ -79,7 +79,8 @@ public static class PageCompression
         {
             throw;
         }
-        catch (Exception e) when (e is InvalidDataException or ArgumentException or IndexOutOfRangeException or InvalidOperationException or ZstdSharp.ZstdException)
+        // What the decoders throw for bad data; zlib's own errors surface as ZLibException, an IOException.
+        catch (Exception e) when (e is InvalidDataException or IOException or ArgumentException or IndexOutOfRangeException or InvalidOperationException or ZstdSharp.ZstdException)
         {
             throw new DumpFormatException(file, offset, $"{Describe(method)} page data is corrupt: {e.Message}", e);
         }

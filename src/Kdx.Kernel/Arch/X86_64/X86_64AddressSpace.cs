@@ -22,8 +22,7 @@ public sealed class X86_64AddressSpace : IKernelMemory
     private readonly object _tlbLock = new();
     private readonly ulong[] _tlbTag = new ulong[TlbSize];  // vaddr page + 1
     private readonly ulong[] _tlbPage = new ulong[TlbSize]; // physical page address
-    private ulong? _directMapBase;
-    private bool _directMapSearched;
+    private readonly Lazy<ulong?> _directMapBase;
 
     /// <param name="phys">The dump's physical memory.</param>
     /// <param name="rootTable">Physical address of the top-level table (init_top_pgt).</param>
@@ -35,6 +34,7 @@ public sealed class X86_64AddressSpace : IKernelMemory
         RootTable = rootTable & PhysMask;
         Levels = fiveLevel ? 5 : 4;
         _entryMask = PhysMask & ~smeMask;
+        _directMapBase = new(FindDirectMapBase);
     }
 
     /// <summary>Physical address of the top-level page table.</summary>
@@ -150,18 +150,7 @@ public sealed class X86_64AddressSpace : IKernelMemory
     /// 1 GiB steps and keeps it below vmalloc and vmemmap space, so this finds it without
     /// constants. Null when no such mapping exists (a dump without usable page tables).
     /// </summary>
-    public ulong? DirectMapBase
-    {
-        get
-        {
-            if (!_directMapSearched)
-            {
-                _directMapBase = FindDirectMapBase();
-                _directMapSearched = true;
-            }
-            return _directMapBase;
-        }
-    }
+    public ulong? DirectMapBase => _directMapBase.Value;
 
     private ulong? FindDirectMapBase()
     {
