@@ -16,6 +16,8 @@ public static class KdxProgram
         new RdCommand(),
         new LogCommand(),
         new SymCommand(),
+        new SysCommand(),
+        new PsCommand(),
         new DoctorCommand(),
         new NmiCommand(),
     ];
