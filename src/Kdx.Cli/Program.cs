@@ -18,6 +18,8 @@ public static class KdxProgram
         new SymCommand(),
         new SysCommand(),
         new PsCommand(),
+        new ModCommand(),
+        new KmemCommand(),
         new DoctorCommand(),
         new NmiCommand(),
     ];

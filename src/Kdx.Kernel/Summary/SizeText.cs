@@ -1,5 +1,5 @@
 // Byte counts as crash prints them in sys and kmem -i: "0", "512 KB", "19.9 MB", "1 GB"
-// (one decimal, dropped when it is .0; binary units).
+// (one decimal as printf rounds it, dropped when it is .0; binary units).
 using System.Globalization;
 
 namespace Kdx.Kernel.Summary;
@@ -18,7 +18,8 @@ public static class SizeText
             >= 1UL << 10 => (bytes / (double)(1UL << 10), "KB"),
             _ => (bytes, "bytes"),
         };
-        var text = v.Value.ToString("0.0", CultureInfo.InvariantCulture);
+        // printf("%.1f") rounds an exact half to even (3.25 MB prints as 3.2), unlike .NET's "0.0".
+        var text = Math.Round(v.Value, 1, MidpointRounding.ToEven).ToString("0.0", CultureInfo.InvariantCulture);
         if (text.EndsWith(".0", StringComparison.Ordinal))
             text = text[..^2];
         return $"{text} {v.Unit}";

@@ -3,12 +3,11 @@
 // before 6.2 and an array of percpu_counter after; with SPLIT_RSS_COUNTING (before 6.2) each
 // thread also caches unflushed deltas in task_struct.rss_stat, which crash adds in too.
 using Kdx.Kernel.Btf;
-using Kdx.Kernel.Memory;
 using Kdx.Kernel.Objects;
 
 namespace Kdx.Kernel.Tasks;
 
-internal sealed class MmCounters(KernelObjects o, KernelCpus cpus)
+internal sealed class MmCounters(KernelObjects o)
 {
     private static readonly string[] Counters = ["MM_FILEPAGES", "MM_ANONPAGES", "MM_SHMEMPAGES"];
 
@@ -22,11 +21,8 @@ internal sealed class MmCounters(KernelObjects o, KernelCpus cpus)
             var i = o.Enumerator(name);
             if (_percpu.Value)
             {
-                var counter = o.AddressOf(mm, "mm_struct", $"rss_stat[{i}]");
-                sum += o.Integer(counter, "percpu_counter", "count");
-                var pcp = o.Pointer(counter, "percpu_counter", "counters");
-                foreach (var cpu in cpus.Present)
-                    sum += o.Memory.ReadS32(pcp + o.Memory.ReadU64(cpus.PerCpuOffsetAddress(cpu)));
+                // get_mm_counter() is percpu_counter_read_positive(): the shared count only.
+                sum += Math.Max(0, o.Integer(o.AddressOf(mm, "mm_struct", $"rss_stat[{i}]"), "percpu_counter", "count"));
             }
             else
                 sum += o.Integer(mm, "mm_struct", $"rss_stat.count[{i}].counter");

@@ -19,7 +19,7 @@ public sealed class TaskList
     {
         _o = kernel.Objects;
         _cpus = kernel.Cpus;
-        _mm = new MmCounters(_o, _cpus);
+        _mm = new MmCounters(_o);
     }
 
     /// <summary>Tasks sorted as crash's ps lists them (by pid, idle tasks by CPU).</summary>
