@@ -20,6 +20,7 @@ public static class KdxProgram
         new PsCommand(),
         new ModCommand(),
         new KmemCommand(),
+        new StructCommand(),
         new DoctorCommand(),
         new NmiCommand(),
     ];

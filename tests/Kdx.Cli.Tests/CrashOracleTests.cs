@@ -93,4 +93,34 @@ public sealed class CrashOracleTests(ITestOutputHelper output)
         Assert.Matches(@"\n\S+  crashtest +\S+ +\d+  OE\n", text);
         Assert.DoesNotMatch(@"  virtio_blk +\S+ +\d+  [A-Z]", text);
     }
+
+    [Theory]
+    [MemberData(nameof(Scenarios))]
+    public void StructDecodesTheTasksCrashListsAsActive(string scenario)
+    {
+        var (dump, oracle) = Lab(scenario);
+        var active = Oracle(oracle, "crash-ps.txt").Split('\n').Where(l => l.StartsWith('>')).ToList();
+        Assert.NotEmpty(active);
+        foreach (var row in active)
+        {
+            var cols = row[1..].Split(' ', StringSplitOptions.RemoveEmptyEntries); // PID PPID CPU TASK ST %MEM VSZ RSS COMM
+            var text = Kdx(["struct", dump[0], "task_struct", cols[3]]);
+            Assert.Contains($" pid_t pid; = {cols[0]}\n", text);
+            Assert.Contains($" comm[16]; = \"{cols[8].Trim('[', ']')}\"\n", text);
+        }
+        var layout = Kdx(["struct", dump[0], "list_head"]);
+        Assert.Equal("struct list_head {\n  [    0] struct list_head *next;\n  [    8] struct list_head *prev;\n}\nSIZE: 16\n", layout);
+    }
+
+    [Fact]
+    public void JsonOutputsParse()
+    {
+        var (dump, _) = Lab("nmi-qemu");
+        foreach (var argv in (string[][])[["sys", "--json", .. dump], ["ps", "--json", .. dump], ["mod", "--json", .. dump],
+                     ["kmem", "-i", "--json", .. dump], ["struct", "--json", dump[0], "list_head"]])
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(Kdx(argv));
+            Assert.NotEqual(System.Text.Json.JsonValueKind.Undefined, doc.RootElement.ValueKind);
+        }
+    }
 }
