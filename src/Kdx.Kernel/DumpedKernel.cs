@@ -5,6 +5,7 @@ using Kdx.Dump;
 using Kdx.Kernel.Btf;
 using Kdx.Kernel.Log;
 using Kdx.Kernel.Memory;
+using Kdx.Kernel.Objects;
 using Kdx.Kernel.Symbols;
 
 namespace Kdx.Kernel;
@@ -16,6 +17,8 @@ public sealed class DumpedKernel
     private readonly Lazy<KernelLayout> _layout;
     private readonly Lazy<KernelLog> _log;
     private readonly Lazy<IReadOnlyList<LoadedModuleBtf>> _moduleBtf;
+    private readonly Lazy<KernelObjects> _objects;
+    private readonly Lazy<KernelCpus> _cpus;
 
     /// <param name="systemMap">Symbols from a System.map instead of kallsyms (old kernels without kallsyms in VMCOREINFO).</param>
     public DumpedKernel(IKernelMemory memory, VmcoreInfo vmcoreInfo, SymbolTable? systemMap = null)
@@ -26,6 +29,8 @@ public sealed class DumpedKernel
         _btf = new(LoadBtf);
         _layout = new(() => new KernelLayout(vmcoreInfo, Btf));
         _log = new(() => KernelLog.Read(memory, Layout));
+        _objects = new(() => new KernelObjects(memory, Layout));
+        _cpus = new(() => new KernelCpus(memory, Symbols));
         _moduleBtf = new(() => Btf is { } vmlinux ? Kdx.Kernel.Btf.ModuleBtf.ReadAll(memory, Symbols, vmlinux) : []);
     }
 
@@ -41,6 +46,17 @@ public sealed class DumpedKernel
     /// <summary>The loaded modules' BTF (split on <see cref="Btf"/>); empty without vmlinux BTF.</summary>
     public IReadOnlyList<LoadedModuleBtf> ModuleBtf => _moduleBtf.Value;
     public KernelLog Log => _log.Value;
+
+    /// <summary>A global's address: VMCOREINFO's SYMBOL() first (some name macros, e.g. node_online_map), then kallsyms.</summary>
+    public ulong? SymbolAddress(string name) => VmcoreInfo.Symbol(name) ?? Symbols.Lookup(name)?.Address;
+
+    public ulong RequireSymbol(string name) => SymbolAddress(name) ?? throw KernelLayout.Missing($"SYMBOL({name}) or kallsyms {name}");
+
+    /// <summary>Member reads by struct and member name (layout from VMCOREINFO and BTF).</summary>
+    public KernelObjects Objects => _objects.Value;
+
+    /// <summary>Present/online CPUs and per-CPU variable addresses.</summary>
+    public KernelCpus Cpus => _cpus.Value;
 
     /// <summary>Why BTF is absent, when it is (for "(no BTF: ...)" notes in reports).</summary>
     public string? BtfProblem

@@ -118,4 +118,19 @@ public sealed partial class BtfTypes
 
     /// <summary>The size of a named data type (see <see cref="FindDataType"/>), or null when absent.</summary>
     public ulong? SizeOf(string typeName) => FindDataType(typeName) is { } t ? SizeOf(t.Id) : null;
+
+    /// <summary>The value of a named enumerator (e.g. NR_FREE_PAGES) in any ENUM/ENUM64, or null.</summary>
+    public long? EnumeratorValue(string name)
+    {
+        for (var id = 1; id < EndId; id++)
+        {
+            var t = this[id];
+            if (t.Kind is not (BtfKind.Enum or BtfKind.Enum64))
+                continue;
+            foreach (var e in t.Enumerators)
+                if (e.Name == name)
+                    return e.Value;
+        }
+        return null;
+    }
 }

@@ -1,35 +1,31 @@
-// The crash lab's real dumps (~/.cache/kdx-lab/scenarios/<scenario>/): every capture of the
-// 6.1 kernel, opened with Kdx.Dump's readers and Kdx.Kernel's x86_64 address space, plus the
-// scenario's oracles (makedumpfile's and crash's log text, the expected panic line).
+// The crash lab's real dumps for the kernel tests: named scenarios of Kdx.Lab's catalog, built
+// (or taken from the lab cache) on first use, each capture opened once with Kdx.Dump's readers and
+// Kdx.Kernel's x86_64 address space. A scenario that cannot be built fails the test that needs it.
 using System.Collections.Concurrent;
-using System.Text.Json;
 using Kdx.Dump;
 using Kdx.Kernel.Arch.X86_64;
+using Kdx.Lab;
 
 namespace Kdx.Kernel.Tests.Support;
 
 public static class LabDumps
 {
-    public static string ScenariosDir =>
-        Environment.GetEnvironmentVariable("KDX_LAB_CACHE") is { } c
-            ? Path.Combine(c, "scenarios")
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "kdx-lab", "scenarios");
-
-    /// <summary>Each capture as "scenario/file" (a split set as its first part), for test names.</summary>
-    public static IReadOnlyList<string> Captures()
+    /// <summary>The scenarios the kernel tests read, by a short name used in test names.</summary>
+    public static readonly IReadOnlyDictionary<string, Func<Scenario>> Scenarios = new Dictionary<string, Func<Scenario>>
     {
-        if (!Directory.Exists(ScenariosDir))
-            return [];
-        var list = new List<string>();
-        foreach (var dir in Directory.GetDirectories(ScenariosDir, Oracles.Release + "_*").Order(StringComparer.Ordinal))
-            foreach (var file in Directory.GetFiles(dir).Order(StringComparer.Ordinal))
-            {
-                var name = Path.GetFileName(file);
-                if (name.EndsWith(".vmcore", StringComparison.Ordinal) || name.EndsWith(".vmcore.1", StringComparison.Ordinal))
-                    list.Add(Path.GetRelativePath(ScenariosDir, file));
-            }
-        return list;
-    }
+        ["sysrq-kdump"] = LabCatalog.SysrqKdump,
+        ["nmi-qemu"] = LabCatalog.NmiQemu,
+    };
+
+    /// <summary>Every capture as "scenario/capture-id" (split sets open all their parts), for theory data.</summary>
+    public static IReadOnlyList<string> Captures() =>
+        [.. Scenarios.SelectMany(s => s.Value().Captures.Select(c => $"{s.Key}/{c.Id}"))];
+
+    private static readonly ConcurrentDictionary<string, Lazy<LabResult>> Built = new();
+
+    /// <summary>The built scenario (LabCatalog.Build caches by inputs; one build at a time).</summary>
+    public static LabResult Lab(string scenario) =>
+        Built.GetOrAdd(scenario, s => new(() => LabCatalog.Build(Scenarios[s]()))).Value;
 
     private static readonly ConcurrentDictionary<string, Lazy<(IDumpFile Dump, DumpedKernel Kernel)>> Open = new();
 
@@ -37,20 +33,20 @@ public static class LabDumps
     public static (IDumpFile Dump, DumpedKernel Kernel) Load(string capture) =>
         Open.GetOrAdd(capture, c => new(() =>
         {
-            var path = Path.Combine(ScenariosDir, c);
-            var paths = path.EndsWith(".1", StringComparison.Ordinal)
-                ? Directory.GetFiles(Path.GetDirectoryName(path)!, Path.GetFileName(path)[..^1] + "*").Order(StringComparer.Ordinal).ToArray()
-                : [path];
-            var dump = DumpFile.Open(paths);
-            return (dump, new DumpedKernel(KernelMemory.Open(dump), dump.VmcoreInfo!));
+            var (scenario, id) = Split(c);
+            var dump = DumpFile.Open([.. Lab(scenario).Files(id)]);
+            var info = dump.VmcoreInfo ?? throw new InvalidOperationException($"{c}: the capture has no VMCOREINFO");
+            return (dump, new DumpedKernel(KernelMemory.Open(dump), info));
         })).Value;
 
-    public static string ScenarioDir(string capture) => Path.Combine(ScenariosDir, Path.GetDirectoryName(capture)!);
+    public static string ScenarioDir(string capture) => Lab(Split(capture).Scenario).Directory;
 
     /// <summary>metadata.json's expected_panic: a regular expression the log must match.</summary>
-    public static string ExpectedPanic(string capture)
+    public static string ExpectedPanic(string capture) => Lab(Split(capture).Scenario).Metadata.ExpectedPanic;
+
+    private static (string Scenario, string Id) Split(string capture)
     {
-        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(ScenarioDir(capture), "metadata.json")));
-        return doc.RootElement.GetProperty("expected_panic").GetString()!;
+        var slash = capture.IndexOf('/', StringComparison.Ordinal);
+        return (capture[..slash], capture[(slash + 1)..]);
     }
 }
