@@ -4,13 +4,19 @@ namespace Kdx.Lab;
 
 public static class GuestBinaries
 {
-    public static string CrashTestModule(string release)
+    public static string CrashTestModule(string release) => KernelModule(LabPaths.CrashTestSource, "crashtest", release);
+
+    /// <summary>
+    /// Builds NAME.ko from SOURCEDIR (NAME.c + Kbuild) against RELEASE's Debian headers, once per
+    /// source version, into the lab's build cache.
+    /// </summary>
+    public static string KernelModule(string sourceDir, string name, string release)
     {
-        var sources = new[] { "crashtest.c", "Kbuild" }.Select(f => Path.Combine(LabPaths.CrashTestSource, f)).ToArray();
+        var sources = new[] { name + ".c", "Kbuild" }.Select(f => Path.Combine(sourceDir, f)).ToArray();
         var hash = Initramfs.HashFiles(sources, release)[..12];
-        var dir = Path.Combine(LabPaths.Builds, $"crashtest-{release}-{hash}");
-        var ko = Path.Combine(dir, "crashtest.ko");
-        using var _ = FileLock.Acquire($"crashtest-{release}", TimeSpan.FromMinutes(10));
+        var dir = Path.Combine(LabPaths.Builds, $"{name}-{release}-{hash}");
+        var ko = Path.Combine(dir, name + ".ko");
+        using var _ = FileLock.Acquire($"{name}-{release}", TimeSpan.FromMinutes(10));
         if (File.Exists(ko))
             return ko;
         Kernels.EnsureHeaders(release);
@@ -21,8 +27,8 @@ public static class GuestBinaries
         foreach (var s in sources)
             File.Copy(s, Path.Combine(tmp, Path.GetFileName(s)));
         var r = Sh.Try("make", ["-C", $"/lib/modules/{release}/build", $"M={tmp}", "modules"]);
-        if (r.ExitCode != 0 || !File.Exists(Path.Combine(tmp, "crashtest.ko")))
-            throw new LabException($"building crashtest for {release} failed: {Sh.Tail(r.Stdout + r.Stderr, 15)}");
+        if (r.ExitCode != 0 || !File.Exists(Path.Combine(tmp, name + ".ko")))
+            throw new LabException($"building {name} for {release} failed: {Sh.Tail(r.Stdout + r.Stderr, 15)}");
         if (Directory.Exists(dir))
             Directory.Delete(dir, true);
         Directory.Move(tmp, dir);

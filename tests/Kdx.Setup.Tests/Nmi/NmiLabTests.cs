@@ -14,29 +14,8 @@ public class NmiLabTests
         Path.Combine(NmiModuleBuildTests.RepoRoot(), "tests/Kdx.Setup.Tests/Nmi/lab", name);
 
     /// <summary>nmimgr.ko for a kernel release, built once per source version into the lab's build cache.</summary>
-    internal static string Module(string release)
-    {
-        var src = Path.Combine(NmiModuleBuildTests.RepoRoot(), "kernel/nmimgr");
-        var sources = new[] { "nmimgr.c", "Kbuild" }.Select(f => Path.Combine(src, f)).ToArray();
-        var dir = Path.Combine(LabPaths.Builds, $"nmimgr-{release}-{Initramfs.HashFiles(sources, release)[..12]}");
-        var ko = Path.Combine(dir, "nmimgr.ko");
-        using var _ = FileLock.Acquire($"nmimgr-{release}", TimeSpan.FromMinutes(10));
-        if (File.Exists(ko))
-            return ko;
-        Kernels.EnsureHeaders(release);
-        var tmp = dir + ".tmp";
-        if (Directory.Exists(tmp))
-            Directory.Delete(tmp, true);
-        Directory.CreateDirectory(tmp);
-        foreach (var s in sources)
-            File.Copy(s, Path.Combine(tmp, Path.GetFileName(s)));
-        var (code, output) = NmiModuleBuildTests.Run("make", $"-C /lib/modules/{release}/build M={tmp} modules");
-        Assert.True(code == 0 && File.Exists(Path.Combine(tmp, "nmimgr.ko")), output);
-        if (Directory.Exists(dir))
-            Directory.Delete(dir, true);
-        Directory.Move(tmp, dir);
-        return ko;
-    }
+    internal static string Module(string release) =>
+        GuestBinaries.KernelModule(Path.Combine(NmiModuleBuildTests.RepoRoot(), "kernel/nmimgr"), "nmimgr", release);
 
     private static LabResult Build(string script, string moduleOptions, params string[] captures)
     {
