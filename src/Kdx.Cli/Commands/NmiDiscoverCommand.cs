@@ -1,7 +1,9 @@
-// `kdx nmi discover`: lists the NMI event codes found in a kernel log (file, journal or live dmesg).
+// `kdx nmi discover`: lists the NMI event codes found in a kernel log (file, journal, live dmesg,
+// or the log inside a vmcore).
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using Kdx.Kernel.Log;
 using Kdx.Setup.Nmi;
 
 namespace Kdx.Cli.Commands;
@@ -12,19 +14,23 @@ public sealed class NmiDiscoverCommand : KdxCommand
     {
         var dmesg = new Option<string>("--dmesg") { Description = "Read this kernel log file (dmesg, kmsg or journal text; - for stdin)." };
         var journal = new Option<bool>("--journal") { Description = "Read kernel messages of all boots from the systemd journal." };
-        var cmd = new Command("discover", "Find NMI event codes in the kernel log: nmimgr's lines and the kernel's \"Uhhuh\", SERR and IOCK lines.")
+        var dump = new Argument<string[]>("DUMP") { Description = "Read the kernel log inside this dump (several files for a split set).", Arity = ArgumentArity.ZeroOrMore };
+        var cmd = new Command("discover", "Find NMI event codes in the kernel log (live, a file, the journal, or a dump's): nmimgr's lines and the kernel's \"Uhhuh\", SERR and IOCK lines.")
         {
             dmesg,
             journal,
+            dump,
         };
         cmd.SetAction(r =>
         {
             var file = r.GetValue(dmesg);
             var useJournal = r.GetValue(journal);
-            if (file is not null && useJournal)
-                throw new UsageException("use either --dmesg FILE or --journal, not both");
+            var dumpFiles = r.GetValue(dump) ?? [];
+            if ((file is not null ? 1 : 0) + (useJournal ? 1 : 0) + (dumpFiles.Length > 0 ? 1 : 0) > 1)
+                throw new UsageException("use one of --dmesg FILE, --journal or DUMP");
             var lines = file switch
             {
+                null when dumpFiles.Length > 0 => DumpLog(dumpFiles),
                 null when useJournal => RunTool("journalctl", "_TRANSPORT=kernel -o short-iso --no-pager"),
                 null => RunTool("dmesg", ""),
                 "-" => ReadAll(Console.In),
@@ -60,6 +66,14 @@ public sealed class NmiDiscoverCommand : KdxCommand
             withToggle = withToggle.With(c).With(c ^ 0x10);
         if (withToggle != all)
             o.WriteLine($"bit 0x10 of the code (refresh toggle) flips by itself; to match every event list both variants: {withToggle}");
+    }
+
+    /// <summary>The dump's kernel log as crash's `log` prints it ("[ seconds] text" lines).</summary>
+    private static IReadOnlyList<string> DumpLog(string[] paths)
+    {
+        var (file, kernel) = KernelDump.Open(paths, "the kernel log");
+        using (file)
+            return LogFormatter.Format(kernel.Log.Records).Split('\n');
     }
 
     private static IReadOnlyList<string> ReadAll(TextReader reader)

@@ -162,6 +162,14 @@ public class NmiLabTests
         Assert.Contains("(kdump kernel)", console);
         Assert.Matches(@"KDXLAB-COLLECTED vda rc=0 ", console);
         Assert.Contains("KDXLAB-CAPTURE-DONE", console);
+
+        // `kdx nmi discover DUMP` finds the panicking code in the log inside the vmcore itself.
+        var panicked = Regex.Match(File.ReadAllText(Path.Combine(lab.Directory, lab.Metadata.MakedumpfileDmesg!)),
+            @"nmimgr: NMI event 0x([0-9a-f]{2}) \((\d+)\) is in events_panic").Groups[2].Value;
+        var output = new StringWriter();
+        var error = new StringWriter();
+        Assert.Equal(0, KdxProgram.Run(["nmi", "discover", lab.Dump("kdump-mdf-l-d31")], output, error));
+        Assert.Matches($@"(?m)^\s*{panicked}\s+0x[0-9a-f]{{2}}\s+\d+\s.*nmimgr\s+panic", output.ToString());
     }
 
     [Fact]
