@@ -1,7 +1,6 @@
 // Shared inputs for the capture tests: the lab's real dumps, and kdx and makedumpfile 1.7.2
 // outputs made from them once per test run (kept in a temporary folder, removed at exit).
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using Kdx.Capture;
 using Kdx.Dump.Compression;
 using Kdx.Lab;
@@ -56,14 +55,8 @@ internal static class CaptureLab
 
     public static (int Code, string Output) Run(string file, params string[] args)
     {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args)
-            psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        return (p.ExitCode, stdout.Result + stderr);
+        var r = global::Kdx.Lab.Sh.Try(file, args); // the lab's process runner: exit code, stdout, stderr
+        return (r.ExitCode, r.Stdout + r.Stderr);
     }
 
     private static string CreateDir()

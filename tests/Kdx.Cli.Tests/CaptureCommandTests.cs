@@ -1,6 +1,5 @@
 // `kdx capture` end to end through the CLI: option checks, a capture that makedumpfile 1.7.2
 // reads, --dump-dmesg text identical to makedumpfile's, and exit code 3 on a full disk.
-using System.Diagnostics;
 using Kdx.Lab;
 
 namespace Kdx.Cli.Tests;
@@ -19,14 +18,8 @@ public class CaptureCommandTests
 
     private static (int Code, string Output) Tool(string file, params string[] args)
     {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args)
-            psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        return (p.ExitCode, stdout.Result + stderr);
+        var r = Kdx.Lab.Sh.Try(file, args); // the lab's process runner: exit code, stdout, stderr
+        return (r.ExitCode, r.Stdout + r.Stderr);
     }
 
     [Theory]
