@@ -7,6 +7,7 @@ using Iced.Intel;
 using Kdx.Dump;
 using Kdx.Kernel;
 using Kdx.Kernel.Arch.X86_64;
+using Kdx.Kernel.Debuginfo;
 using Kdx.Kernel.Memory;
 using Kdx.Kernel.Symbols;
 
@@ -25,6 +26,8 @@ public sealed class DisCommand : KdxCommand
         var where = new Argument<string>("WHERE") { Description = "A kernel address (hex) or SYMBOL[+offset] (offset decimal or 0x hex)." };
         var count = new Option<int?>("--count", "-c") { Description = "Number of instructions (default: the whole function for a bare symbol, else 1)." };
         var command = new Command("dis", "Disassemble kernel code from the dump, branch targets named from kallsyms.") { dumpArg, where, count };
+        var source = new SourceLineOptions();
+        source.AddTo(command, withSource: false);
         command.SetAction(parse =>
         {
             var n = parse.GetValue(count);
@@ -36,7 +39,9 @@ public sealed class DisCommand : KdxCommand
             ulong? end = null;
             if (n is null && bare && kernel.Symbols.Resolve(address) is { } s)
                 end = address + Math.Min(s.Size, MaxFunctionBytes);
-            Disassemble(kernel, address, n ?? (end is null ? 1 : MaxCount), end, parse.InvocationConfiguration.Output);
+            var o = parse.InvocationConfiguration.Output;
+            using var lines = source.Open(parse, kernel, o);
+            Disassemble(kernel, address, n ?? (end is null ? 1 : MaxCount), end, o, lines);
             return ExitCodes.Ok;
         });
         return command;
@@ -71,8 +76,10 @@ public sealed class DisCommand : KdxCommand
         }
     }
 
-    public static void Disassemble(DumpedKernel kernel, ulong address, int count, ulong? end, TextWriter o)
+    /// <param name="lines">With -l: a "FILE: LINE" line (crash's dis -l shape) before each instruction whose source position differs from the previous one's.</param>
+    public static void Disassemble(DumpedKernel kernel, ulong address, int count, ulong? end, TextWriter o, FrameLines? lines = null)
     {
+        SourceLine? lastLine = null;
         var reader = new DumpCodeReader(kernel.Memory, address);
         var decoder = Decoder.Create(64, reader, address);
         var formatter = new GasFormatter(new KallsymsResolver(kernel.Symbols));
@@ -88,6 +95,11 @@ public sealed class DisCommand : KdxCommand
                 return;
             }
             formatter.Format(insn, text);
+            if (lines?.ForAddress(ip, null, null) is { } line && (lastLine is null || line.File != lastLine.File || line.Line != lastLine.Line))
+            {
+                o.WriteLine(FrameLines.Format(line));
+                lastLine = line;
+            }
             var where = kernel.Symbols.Resolve(ip) is { } s
                 ? string.Create(CultureInfo.InvariantCulture, $" <{s.Symbol.Name}+{s.Offset}>")
                 : "";
