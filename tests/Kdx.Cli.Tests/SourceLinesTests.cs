@@ -7,6 +7,7 @@ using System.Globalization;
 using System.Text.Json;
 using Kdx.Dump;
 using Kdx.Lab;
+using Xunit.Abstractions;
 
 namespace Kdx.Cli.Tests;
 
