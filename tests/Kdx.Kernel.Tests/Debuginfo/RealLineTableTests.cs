@@ -90,4 +90,41 @@ public sealed class RealLineTableTests
         }
         Assert.True(compared >= 20, $"only {compared} module addresses had lines");
     }
+
+    [Theory]
+    [InlineData("zlib-gabi")]
+    [InlineData("zstd")]
+    public void Compressed_debug_sections_give_the_same_lines(string method)
+    {
+        var ko = Kdx.Lab.GuestBinaries.CrashTestModule(Oracles.Release);
+        var compressed = Path.Combine(Path.GetTempPath(), $"kdx-crashtest-{method}-{Environment.ProcessId}.ko");
+        try
+        {
+            var r = Kdx.Lab.Sh.Try(Oracles.Require("objcopy"), [$"--compress-debug-sections={method}", ko, compressed]);
+            Assert.True(r.ExitCode == 0, r.Stderr);
+            using var plain = DebugElf.Open(ko);
+            using var packed = DebugElf.Open(compressed);
+            var line = packed.Sections[packed.SectionIndex(".debug_line")];
+            Assert.NotEqual(0UL, line.Flags & 0x800); // SHF_COMPRESSED
+            var text = packed.SectionIndex(".text");
+            var offsets = Enumerable.Range(0, (int)packed.Sections[text].Size).Select(i => (ulong)i).ToArray();
+            var expected = Addr2Line(compressed, offsets, ".text");
+            var same = 0;
+            foreach (var off in offsets)
+            {
+                var want = plain.Lines!.Lookup(plain.SectionBase(text) + off)?.ToString();
+                Assert.Equal(want, packed.Lines!.Lookup(packed.SectionBase(text) + off)?.ToString());
+                if (want is not null)
+                {
+                    Assert.Equal(expected[(int)off], want);
+                    same++;
+                }
+            }
+            Assert.True(same > 20, $"{same} lines");
+        }
+        finally
+        {
+            File.Delete(compressed);
+        }
+    }
 }
