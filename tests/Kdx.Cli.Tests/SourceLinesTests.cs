@@ -274,4 +274,17 @@ public sealed class SourceLinesTests(ITestOutputHelper output)
             File.Delete(bad);
         }
     }
+
+    [Fact]
+    public void A_vmlinux_of_another_build_is_refused_by_build_id()
+    {
+        var lab = LabCatalog.Build(LabCatalog.Kind(CrashKind.Oops));
+        var dump = lab.Files("qemu-kdump-zlib").ToArray();
+        var other = Kdx.Lab.Oracles.EnsureDebugFiles(LabCatalog.OlderAbi).Vmlinux;
+        var (code, text, err) = Run(["bt", "-l", .. dump, "--vmlinux", other]);
+        Assert.Equal(1, code);
+        Assert.Contains("build id", err, StringComparison.Ordinal);
+        Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Empty(text); // refused before any frame is printed
+    }
 }

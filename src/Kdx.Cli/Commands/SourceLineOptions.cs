@@ -43,7 +43,12 @@ public sealed class SourceLineOptions
             throw new UsageException($"--vmlinux {vmlinux}: no such file");
         if (debugDir is not null && !Directory.Exists(debugDir))
             throw new UsageException($"--debug-dir {debugDir}: no such directory");
-        var lines = KernelSourceLines.Open(kernel, vmlinux, debugDir);
+        var lines = KernelSourceLines.Open(kernel, vmlinux, debugDir, out var mismatch);
+        if (mismatch is not null)
+        {
+            lines.Dispose();
+            throw new UsageException($"--vmlinux {vmlinux}: {mismatch}; give the vmlinux of the dumped build");
+        }
         if (!lines.Available)
         {
             lines.Dispose();

@@ -16,6 +16,9 @@ public sealed class DebugElf : IDisposable
     /// <summary>Largest section accepted once decompressed (or relocated into a copy).</summary>
     public const long MaxSectionBytes = 1L << 30;
 
+    /// <summary>Largest size/compressed-size ratio believed before allocating the output.</summary>
+    public const ulong MaxCompressionRatio = 4096;
+
     /// <summary>Most relocation records applied to one section.</summary>
     public const int MaxRelocations = 1 << 24;
 
@@ -144,6 +147,9 @@ public sealed class DebugElf : IDisposable
         var size = BinaryPrimitives.ReadUInt64LittleEndian(hdr[8..]);
         if (size > MaxSectionBytes)
             throw Fail(s.Offset, $"compressed section {s.Name} claims {size} bytes, over the {MaxSectionBytes}-byte limit");
+        // zlib cannot expand more than ~1032:1; zstd more, but a real debug section is far below this.
+        if (size > Math.Max(1UL << 20, (ulong)raw.Length * MaxCompressionRatio))
+            throw Fail(s.Offset, $"compressed section {s.Name} claims {size} bytes from {raw.Length}, beyond a {MaxCompressionRatio}:1 ratio");
         var output = new byte[size];
         var input = raw[ChdrSize..];
         int n;
@@ -224,6 +230,34 @@ public sealed class DebugElf : IDisposable
                 BinaryPrimitives.WriteUInt32LittleEndian(copy.AsSpan((int)offset), (uint)value);
         }
         return copy;
+    }
+
+    /// <summary>The NT_GNU_BUILD_ID of the file's SHT_NOTE sections as lower-case hex, or null when it has none.</summary>
+    public string? BuildId()
+    {
+        for (var i = 0; i < _elf.Sections.Count; i++)
+        {
+            var s = _elf.Sections[i];
+            if (s.Type != 7 || s.Size > 1 << 20) // SHT_NOTE; kernel note sections are a few hundred bytes
+                continue;
+            var notes = Load(i).Span;
+            var at = 0;
+            while (notes.Length - at >= 12)
+            {
+                var nameSize = BinaryPrimitives.ReadUInt32LittleEndian(notes[at..]);
+                var descSize = BinaryPrimitives.ReadUInt32LittleEndian(notes[(at + 4)..]);
+                var type = BinaryPrimitives.ReadUInt32LittleEndian(notes[(at + 8)..]);
+                var name = (long)at + 12;
+                var desc = name + ((nameSize + 3L) & ~3L);
+                var next = desc + ((descSize + 3L) & ~3L);
+                if (next > notes.Length)
+                    break;
+                if (type == 3 && nameSize == 4 && notes.Slice((int)name, 4).SequenceEqual("GNU\0"u8))
+                    return Convert.ToHexStringLower(notes.Slice((int)desc, (int)descSize));
+                at = (int)next;
+            }
+        }
+        return null;
     }
 
     internal DumpFormatException Fail(ulong offset, string problem) => new(Path, (long)Math.Min(offset, long.MaxValue), problem);

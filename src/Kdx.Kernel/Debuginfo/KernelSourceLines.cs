@@ -32,15 +32,23 @@ public sealed class KernelSourceLines : IDisposable
         _modules = modules;
     }
 
-    /// <summary>Builds it for a dump: <paramref name="vmlinuxPath"/> is used when it has DWARF line tables.</summary>
-    public static KernelSourceLines Open(DumpedKernel kernel, string? vmlinuxPath, string? debugDir)
+    /// <summary>
+    /// Builds it for a dump: <paramref name="vmlinuxPath"/> is used when it has DWARF line tables.
+    /// <paramref name="mismatch"/> says why the vmlinux is not the dumped kernel's (VMCOREINFO BUILD-ID
+    /// against its NT_GNU_BUILD_ID note), null when they match or either is unknown.
+    /// </summary>
+    public static KernelSourceLines Open(DumpedKernel kernel, string? vmlinuxPath, string? debugDir, out string? mismatch)
     {
+        mismatch = null;
         var vmlinux = vmlinuxPath is null ? null : DebugElf.Open(vmlinuxPath);
         if (vmlinux is { HasLines: false })
         {
             vmlinux.Dispose();
             vmlinux = null;
         }
+        if (vmlinux?.BuildId() is { } fileId && kernel.VmcoreInfo.BuildId is { } dumpId
+            && !string.Equals(fileId, dumpId.Trim(), StringComparison.OrdinalIgnoreCase))
+            mismatch = $"build id {fileId} is not the dumped kernel's {dumpId.Trim()}";
         return new KernelSourceLines(vmlinux, kernel.VmcoreInfo.KernelOffset, debugDir, () => KernelModules.Read(kernel));
     }
 
