@@ -67,7 +67,13 @@ public static partial class PanicClassifier
             if (line.StartsWith("kernel BUG at ", StringComparison.Ordinal))
                 return Bug(c, i);
             if (OopsLine().IsMatch(line))
+            {
+                // "Oops: 0002 [#1]" follows the line that says what the fault was ("BUG: kernel NULL pointer dereference, address: ...").
+                for (var j = i - 1; j >= Math.Max(c.From, i - 12); j--)
+                    if (OopsLine().IsMatch(c.Log[j]) && !c.Log[j].StartsWith("Oops: ", StringComparison.Ordinal))
+                        return Oops(c, j);
                 return Oops(c, i);
+            }
             if (line.StartsWith("sysrq: Trigger a crash", StringComparison.Ordinal))
                 return Sysrq(c, "'sysrq: Trigger a crash' line");
         }
