@@ -149,3 +149,31 @@ public class ClassificationTests
         }
     }
 }
+
+/// <summary>
+/// nmimgr's own panic (an NMI whose event code is in events_panic), captured by a real kdump: the
+/// scenario of tests/Kdx.Setup.Tests/Nmi/NmiLabTests (the same options, so the same cache entry).
+/// </summary>
+[Trait("Category", "Lab")]
+public class NmimgrPanicTests
+{
+    [Fact]
+    public void Nmimgr_panic_names_the_event_code()
+    {
+        var release = ScenarioOptions.ResolveKernel("default");
+        var module = GuestBinaries.KernelModule(Path.Combine(LabPaths.Repo, "kernel", "nmimgr"), "nmimgr", release);
+        var lab = LabCatalog.Build(ScenarioOptions.Create(release, "script", ["kdump-mdf:-l,-d,31"],
+            modules: [$"{module}:ratelimit_ms=0"], script: Path.Combine(LabPaths.Repo, "tests", "Kdx.Setup.Tests", "Nmi", "lab", "kdump-panic.sh")));
+        var r = TriageLab.Report(lab);
+        Assert.Equal(PanicClass.Nmi, r.Panic.Class);
+        Assert.Equal("nmimgr: NMI event listed in events_panic", r.Panic.Message);
+        Assert.Equal("nmimgr", r.Panic.Detail("source"));
+        // The guest script prints the code it listed; nmimgr's log line in the dump names the event it panicked on.
+        var console = File.ReadAllText(lab.ConsoleLog);
+        var listed = int.Parse(System.Text.RegularExpressions.Regex.Match(console, @"NMITEST stage panic code=(\d+)").Groups[1].Value);
+        var code = Convert.ToInt32(r.Panic.Detail("event_code"), 16);
+        Assert.Contains(code, new[] { listed, listed ^ 0x10 }); // bit 0x10 of port 0x61 toggles by itself; both are listed
+        Assert.StartsWith("nmi | nmimgr", r.Signature.Text);
+        Assert.Contains(r.NextSteps, s => s.Contains($"0x{code:x2}", StringComparison.Ordinal));
+    }
+}
