@@ -44,13 +44,26 @@ public class TriageCommandTests
     }
 
     [Fact]
-    public void Usage_errors_are_one_line_and_exit_1()
+    public void Usage_and_input_errors_are_one_line()
     {
-        var (code, _, err) = Run("triage", "/nonexistent/vmcore");
+        var (code, _, err) = Run("triage", Path.Combine(Path.GetTempPath(), "kdx-no-such-vmcore"));
         Assert.Equal(1, code);
-        Assert.Single(err.Trim().Split('\n'));
+        Assert.Contains("no such file", Assert.Single(err.Trim().Split('\n')));
         (code, _, err) = Run("triage", SysrqDump(), "--format", "pdf");
         Assert.Equal(1, code);
         Assert.Contains("pdf", err);
+        // Not a dump at all: bad input, exit 2, the file and offset named.
+        var notDump = Path.Combine(Path.GetTempPath(), $"kdx-triage-not-a-dump-{Environment.ProcessId}");
+        File.WriteAllText(notDump, "hello");
+        try
+        {
+            (code, _, err) = Run("triage", notDump);
+            Assert.Equal(2, code);
+            Assert.Contains("offset 0x0", Assert.Single(err.Trim().Split('\n')));
+        }
+        finally
+        {
+            File.Delete(notDump);
+        }
     }
 }
