@@ -68,6 +68,7 @@ public sealed class TriageBuilder
             Comm = panicTrace?.Task.Comm,
             Task = panicTrace?.Task.Address,
             Backtrace = panicBt,
+            CulpritBacktrace = culpritBt,
             FaultIp = faultIp,
             FaultAt = faultAt,
             Disassembly = dis,

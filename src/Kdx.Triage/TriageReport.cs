@@ -101,6 +101,9 @@ public sealed record TriageReport
     public ulong? Task { get; init; }
     public ReportBacktrace? Backtrace { get; init; }
 
+    /// <summary>The backtrace of the task the class points at (the hung task), when it is not the panicking one.</summary>
+    public ReportBacktrace? CulpritBacktrace { get; init; }
+
     /// <summary>ip of the faulting (or interrupted) instruction, and the instructions around it.</summary>
     public ulong? FaultIp { get; init; }
     public string? FaultAt { get; init; }

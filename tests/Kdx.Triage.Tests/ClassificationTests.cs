@@ -100,6 +100,7 @@ public class ClassificationTests
         var blocked = Assert.Single(r.BlockedTasks, b => b.Pid == pid);
         Assert.Equal("UN", blocked.State);
         Assert.Contains(blocked.Backtrace!.Frames, f => f.Function == "crashtest_trigger_set");
+        Assert.Equal(pid, r.CulpritBacktrace!.Pid);
         // crash's ps shows the same task in UN state.
         var ps = File.ReadAllLines(Path.Combine(Oracles.Ensure(lab, Console.Error), "crash-ps.txt"));
         Assert.Contains(ps, l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries) is [var p, _, _, _, "UN", ..] && p.TrimStart('>') == pid.ToString());

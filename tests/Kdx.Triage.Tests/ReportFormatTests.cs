@@ -15,7 +15,7 @@ public class ReportFormatTests
     public static readonly string[] DocumentedKeys =
     [
         "kdx_triage_format", "dump", "panic_class", "panic_description", "panic_message", "summary", "details", "evidence",
-        "culprit", "fault_address", "cpu", "pid", "comm", "task", "backtrace", "backtrace_frames", "fault_ip", "fault_at",
+        "culprit", "fault_address", "cpu", "pid", "comm", "task", "backtrace", "backtrace_frames", "culprit_backtrace", "fault_ip", "fault_at",
         "disassembly", "release", "version", "nodename", "crash_time", "uptime_seconds", "load_average", "tasks", "taint",
         "log_tail", "blocked_tasks", "memory", "cpus", "signature", "signature_frames", "signature_hash", "next_steps", "unavailable",
     ];
@@ -46,6 +46,7 @@ public class ReportFormatTests
         Assert.InRange(root.GetProperty("uptime_seconds").GetInt64(), 1, 3600);
         Assert.Equal(TriageBuilder.LogTailLines, root.GetProperty("log_tail").GetArrayLength());
         Assert.EndsWith("Kernel panic - not syncing: hung_task: blocked tasks", root.GetProperty("log_tail")[TriageBuilder.LogTailLines - 1].GetString());
+        Assert.Contains("crashtest_trigger_set", root.GetProperty("culprit_backtrace").EnumerateArray().Select(e => e.GetString()));
         var blocked = root.GetProperty("blocked_tasks").EnumerateArray().Single(b => b.GetProperty("comm").GetString() == "sh");
         Assert.Contains("crashtest_trigger_set", blocked.GetProperty("backtrace").EnumerateArray().Select(e => e.GetString()));
     }

@@ -50,6 +50,7 @@ public static class JsonReport
         Hex(j, "task", r.Task);
         Strings(j, "backtrace", r.Backtrace?.Frames.Select(f => f.Name) ?? []);
         Frames(j, "backtrace_frames", r.Backtrace);
+        Strings(j, "culprit_backtrace", r.CulpritBacktrace?.Frames.Select(f => f.Name) ?? []);
         Hex(j, "fault_ip", r.FaultIp);
         j.WriteString("fault_at", r.FaultAt);
         Strings(j, "disassembly", r.Disassembly);

@@ -50,6 +50,8 @@ public static class ReportSections
         where.Fact("stopped at", r.FaultAt);
         if (r.Backtrace is { } bt)
             where.Blocks.Add(new ReportBlock("backtrace", BacktraceLines(bt)));
+        if (r.CulpritBacktrace is { } cb)
+            where.Blocks.Add(new ReportBlock(string.Create(inv, $"backtrace of pid {cb.Pid} {cb.Comm}, the task this is about"), BacktraceLines(cb)));
         if (r.Disassembly.Count > 0)
             where.Blocks.Add(new ReportBlock($"code at {r.FaultAt}", r.Disassembly));
         list.Add(where);
