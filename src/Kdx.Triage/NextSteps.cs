@@ -36,7 +36,7 @@ public static class NextSteps
                 steps.Add($"The NMI interrupted CPU {Num(r.Cpu)} running {r.Comm ?? "?"}; if the machine was hung before the NMI, look at the other CPUs and blocked tasks: `kdx bt {dump} -a`.");
                 break;
             case PanicClass.Oops:
-                steps.Add($"{p.Detail("kind") ?? "A bad access"}{(p.Detail("address") is { } a ? " at " + a : "")} in {top ?? "?"}: read the faulting instruction below (`kdx dis {dump} {Function(top)}`) to see which pointer was bad, then that function's source for the kernel release {r.Release ?? "?"}.");
+                steps.Add($"{p.Detail("kind") ?? "A bad access"}{(p.Detail("address") is { } a ? " at " + a : "")} in {top ?? "?"}: read the faulting instruction in the code listing{Dis(dump, top)} to see which pointer was bad, then that function's source for the kernel release {r.Release ?? "?"}.");
                 break;
             case PanicClass.Bug:
                 steps.Add($"A BUG() assertion failed at {p.Detail("file") ?? "?"}:{p.Detail("line") ?? "?"}: read that line in the source of {(top is { } t && t.Contains('[', StringComparison.Ordinal) ? "the module " + t[(t.IndexOf('[', StringComparison.Ordinal) + 1)..].TrimEnd(']') : "the kernel " + (r.Release ?? "?"))} to see which invariant broke.");
@@ -45,7 +45,7 @@ public static class NextSteps
                 steps.Add($"A WARN() at {p.Detail("file") ?? "?"}:{p.Detail("line") ?? "?"} in {p.Detail("function") ?? top ?? "?"} became fatal because kernel.panic_on_warn=1; the warning's condition is in that source line. Without panic_on_warn the machine would have gone on with a 'W' taint.");
                 break;
             case PanicClass.Softlockup:
-                steps.Add($"CPU {p.Detail("cpu") ?? Num(r.Cpu)} spun for {p.Detail("stuck_seconds") ?? "?"}s in {top ?? "?"} without scheduling: look there for a loop without cond_resched(), a spinlock waited on, or a lost wakeup (`kdx dis {dump} {Function(top)}`).");
+                steps.Add($"CPU {p.Detail("cpu") ?? Num(r.Cpu)} spun for {p.Detail("stuck_seconds") ?? "?"}s in {top ?? "?"} without scheduling: look there for a loop without cond_resched(), a spinlock waited on, or a lost wakeup (the code listing{Dis(dump, top)}).");
                 steps.Add("kernel.softlockup_panic=1 made this a panic; the threshold is 2 x kernel.watchdog_thresh seconds.");
                 break;
             case PanicClass.Hardlockup:
@@ -78,6 +78,7 @@ public static class NextSteps
 
     private static string Mib(string? kb) => long.TryParse(kb, NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? (v / 1024).ToString(CultureInfo.InvariantCulture) : "?";
 
-    /// <summary>The function of a signature frame, without its [module].</summary>
-    private static string Function(string? frame) => frame is null ? "SYMBOL" : frame.Split(' ')[0];
+    /// <summary>A `kdx dis` hint for a vmlinux function (kdx dis names vmlinux symbols only; a module's code is in the listing).</summary>
+    private static string Dis(string dump, string? frame) =>
+        frame is null || frame.Contains('[', StringComparison.Ordinal) || frame == "?" ? "" : $", or `kdx dis {dump} {frame}`";
 }

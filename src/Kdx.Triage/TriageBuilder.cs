@@ -20,8 +20,8 @@ public sealed class TriageBuilder
     /// <summary>Log lines in the report's tail.</summary>
     public const int LogTailLines = 30;
 
-    /// <summary>Most blocked (D state) tasks whose backtraces are taken.</summary>
-    public const int MaxBlockedTasks = 64;
+    /// <summary>Most tasks whose backtraces are taken.</summary>
+    public const int MaxTaskBacktraces = 4096;
 
     private readonly DumpedKernel _kernel;
     private readonly IReadOnlyList<CpuState> _cpus;
@@ -52,7 +52,8 @@ public sealed class TriageBuilder
 
         var tasks = Try("tasks", () => TaskList.Read(_kernel));
         var summary = tasks is null ? null : Try("system summary", () => SystemSummary.Read(_kernel, tasks));
-        var blocked = tasks is null ? [] : BlockedTasks(tasks, bt);
+        var traces = tasks is null ? [] : TaskTraces(tasks, bt);
+        var blocked = traces.Where(t => t.State == "UN").ToList();
         ReportBacktrace? culpritBt = null;
         if (panic.Class == PanicClass.HungTask && panic.Culprit is { } cul)
             culpritBt = blocked.FirstOrDefault(b => b.Pid == cul.Pid)?.Backtrace
@@ -82,6 +83,7 @@ public sealed class TriageBuilder
             Taint = Try("taint", Taint),
             LogTail = Tail(plain, formatted),
             BlockedTasks = blocked,
+            TaskBacktraces = traces,
             Memory = Try("memory summary", Memory),
             Cpus = tasks is null ? [] : [.. tasks.ActiveByCpu.OrderBy(a => a.Key).Select(a => new CpuTask(a.Key, a.Value.Pid, a.Value.Comm, a.Key == panicCpu))],
             Signature = CrashSignatures.Of(panic, panicBt, culpritBt),
@@ -192,16 +194,14 @@ public sealed class TriageBuilder
         return (ip, frame.ExceptionAt, lines ?? []);
     }
 
-    private List<BlockedTask> BlockedTasks(TaskList tasks, Backtracer? bt)
+    private List<TaskTrace> TaskTraces(TaskList tasks, Backtracer? bt)
     {
-        var list = new List<BlockedTask>();
+        var list = new List<TaskTrace>();
         foreach (var t in tasks.Tasks)
         {
-            if (t.StateName != "UN" || t.Idle)
-                continue;
-            if (list.Count == MaxBlockedTasks)
+            if (list.Count == MaxTaskBacktraces)
             {
-                _unavailable.Add(new Unavailable("blocked tasks", $"more than {MaxBlockedTasks} tasks in D state; the first {MaxBlockedTasks} are shown"));
+                _unavailable.Add(new Unavailable("task backtraces", $"more than {MaxTaskBacktraces} tasks; the first {MaxTaskBacktraces} are unwound"));
                 break;
             }
             ReportBacktrace? trace = null;
@@ -219,7 +219,7 @@ public sealed class TriageBuilder
                     problem = e.Message;
                 }
             }
-            list.Add(new BlockedTask(t.Pid, t.Comm, t.Address, t.StateName, trace, problem));
+            list.Add(new TaskTrace(t.Pid, t.Comm, t.Address, t.StateName, trace, problem));
         }
         return list;
     }

@@ -58,7 +58,8 @@ public sealed record ReportFrame(string? Function, string? Module, ulong Offset,
 /// <summary>A task's backtrace as the report shows it.</summary>
 public sealed record ReportBacktrace(int Pid, string Comm, ulong Task, int? Cpu, IReadOnlyList<ReportFrame> Frames, string? Problem);
 
-public sealed record BlockedTask(int Pid, string Comm, ulong Task, string State, ReportBacktrace? Backtrace, string? Problem);
+/// <summary>A task, its ps state and its backtrace (or why there is none).</summary>
+public sealed record TaskTrace(int Pid, string Comm, ulong Task, string State, ReportBacktrace? Backtrace, string? Problem);
 
 public sealed record CpuTask(int Cpu, int Pid, string Comm, bool Panicked);
 
@@ -118,7 +119,10 @@ public sealed record TriageReport
     public int? TaskCount { get; init; }
     public TaintInfo? Taint { get; init; }
     public IReadOnlyList<string> LogTail { get; init; } = [];
-    public IReadOnlyList<BlockedTask> BlockedTasks { get; init; } = [];
+    public IReadOnlyList<TaskTrace> BlockedTasks { get; init; } = [];
+
+    /// <summary>Every task's backtrace (crash's `foreach bt`), idle tasks included.</summary>
+    public IReadOnlyList<TaskTrace> TaskBacktraces { get; init; } = [];
     public MemorySummary? Memory { get; init; }
     public IReadOnlyList<CpuTask> Cpus { get; init; } = [];
     public required CrashSignature Signature { get; init; }

@@ -107,6 +107,20 @@ public class ClassificationTests
     }
 
     [Fact]
+    public void Every_task_is_unwound_like_crash_s_foreach_bt()
+    {
+        var lab = TriageLab.Kind(CrashKind.Hung);
+        var r = TriageLab.Report(lab);
+        var crash = Oracles.Crash(lab, "foreach bt", progress: Console.Error);
+        var theirs = System.Text.RegularExpressions.Regex.Matches(crash, @"PID: (\d+)\s+TASK: ([0-9a-f]+)")
+            .Select(m => (int.Parse(m.Groups[1].Value), Convert.ToUInt64(m.Groups[2].Value, 16))).Order().ToList();
+        Assert.Equal(theirs, r.TaskBacktraces.Select(t => (t.Pid, t.Task)).Order().ToList());
+        Assert.Equal(r.TaskCount, r.TaskBacktraces.Count);
+        // Sleeping tasks all start in the scheduler (their saved frame is __switch_to_asm's).
+        Assert.All(r.TaskBacktraces.Where(t => t.State is "IN" or "UN" or "ID"), t => Assert.Contains(t.Backtrace!.Frames.Take(2), f => f.Function == "__schedule"));
+    }
+
+    [Fact]
     public void Oom_names_the_victim_and_its_rss()
     {
         var r = TriageLab.Report(TriageLab.Kind(CrashKind.Oom));

@@ -46,8 +46,8 @@ public class HtmlBrowserTests
             // Fits a phone's width: nothing forces horizontal scrolling of the page itself.
             Assert.True(await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth"));
 
-            // Sections fold: the log and the blocked tasks start closed and open on a click.
-            foreach (var id in new[] { "log", "blocked" })
+            // Sections fold: the log, the blocked tasks and all tasks' backtraces start closed and open on a click.
+            foreach (var id in new[] { "log", "blocked", "tasks" })
             {
                 var body = page.Locator($"#{id} pre").First;
                 Assert.False(await body.IsVisibleAsync());

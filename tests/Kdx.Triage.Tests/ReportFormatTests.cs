@@ -17,7 +17,7 @@ public class ReportFormatTests
         "kdx_triage_format", "dump", "panic_class", "panic_description", "panic_message", "summary", "details", "evidence",
         "culprit", "fault_address", "cpu", "pid", "comm", "task", "backtrace", "backtrace_frames", "culprit_backtrace", "fault_ip", "fault_at",
         "disassembly", "release", "version", "nodename", "crash_time", "uptime_seconds", "load_average", "tasks", "taint",
-        "log_tail", "blocked_tasks", "memory", "cpus", "signature", "signature_frames", "signature_hash", "next_steps", "unavailable",
+        "log_tail", "blocked_tasks", "task_backtraces", "memory", "cpus", "signature", "signature_frames", "signature_hash", "next_steps", "unavailable",
     ];
 
     private static string Render(TriageReport r, Action<TriageReport, TextWriter> write)

@@ -71,19 +71,8 @@ public static class JsonReport
         Taint(j, r.Taint);
         Strings(j, "log_tail", r.LogTail);
 
-        j.WriteStartArray("blocked_tasks");
-        foreach (var b in r.BlockedTasks)
-        {
-            j.WriteStartObject();
-            j.WriteNumber("pid", b.Pid);
-            j.WriteString("comm", b.Comm);
-            Hex(j, "task", b.Task);
-            j.WriteString("state", b.State);
-            Strings(j, "backtrace", b.Backtrace?.Frames.Select(f => f.Name) ?? []);
-            j.WriteString("problem", b.Problem ?? b.Backtrace?.Problem);
-            j.WriteEndObject();
-        }
-        j.WriteEndArray();
+        Tasks(j, "blocked_tasks", r.BlockedTasks);
+        Tasks(j, "task_backtraces", r.TaskBacktraces);
 
         if (r.Memory is { } m)
         {
@@ -127,6 +116,24 @@ public static class JsonReport
         }
         j.WriteEndArray();
         j.WriteEndObject();
+    }
+
+    private static void Tasks(Utf8JsonWriter j, string name, IReadOnlyList<TaskTrace> tasks)
+    {
+        j.WriteStartArray(name);
+        foreach (var t in tasks)
+        {
+            j.WriteStartObject();
+            j.WriteNumber("pid", t.Pid);
+            j.WriteString("comm", t.Comm);
+            Hex(j, "task", t.Task);
+            j.WriteString("state", t.State);
+            Number(j, "cpu", t.Backtrace?.Cpu);
+            Strings(j, "backtrace", t.Backtrace?.Frames.Select(f => f.Name) ?? []);
+            j.WriteString("problem", t.Problem ?? t.Backtrace?.Problem);
+            j.WriteEndObject();
+        }
+        j.WriteEndArray();
     }
 
     private static void Taint(Utf8JsonWriter j, TaintInfo? t)

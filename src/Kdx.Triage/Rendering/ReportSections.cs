@@ -100,10 +100,12 @@ public static class ReportSections
         list.Add(log);
 
         var blocked = new ReportSection("blocked", $"Blocked tasks (D state): {r.BlockedTasks.Count}", collapsed: true);
-        foreach (var b in r.BlockedTasks)
-            blocked.Blocks.Add(new ReportBlock(string.Create(inv, $"pid {b.Pid} {b.Comm} ({b.State})"),
-                b.Backtrace is { } tb ? BacktraceLines(tb) : [$"(no backtrace: {b.Problem})"]));
+        blocked.Blocks.AddRange(r.BlockedTasks.Select(TaskBlock));
         list.Add(blocked);
+
+        var all = new ReportSection("tasks", $"All tasks' backtraces: {r.TaskBacktraces.Count}", collapsed: true);
+        all.Blocks.AddRange(r.TaskBacktraces.Select(TaskBlock));
+        list.Add(all);
 
         if (r.Unavailable.Count > 0)
         {
@@ -114,6 +116,10 @@ public static class ReportSections
         }
         return list;
     }
+
+    private static ReportBlock TaskBlock(TaskTrace t) =>
+        new(string.Create(CultureInfo.InvariantCulture, $"pid {t.Pid} {t.Comm} ({t.State}{(t.Backtrace?.Cpu is { } c ? $", cpu {c}" : "")})"),
+            t.Backtrace is { } tb ? BacktraceLines(tb) : [$"(no backtrace: {t.Problem})"]);
 
     public static IReadOnlyList<string> BacktraceLines(ReportBacktrace bt)
     {
