@@ -8,6 +8,7 @@ public static class Benchmarks
     public static readonly IReadOnlyList<IBenchmark> All =
     [
         new SourceLinesBenchmark(),
+        new TriageBenchmark(),
     ];
 
     public static int Main(string[] args)

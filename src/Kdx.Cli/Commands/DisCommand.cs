@@ -1,14 +1,13 @@
 // `kdx dis DUMP ADDR|SYMBOL[+off] [-c N]`: disassembles kernel text straight from the dump with
-// Iced, in crash's AT&T shape (`0xaddr <sym+off>:\tinsn`), branch and memory targets named from
-// kallsyms. A bare symbol without a count disassembles the whole function.
+// Iced (Kdx.Kernel.Code.KernelDisassembler), in crash's AT&T shape (`0xaddr <sym+off>:\tinsn`),
+// branch and memory targets named from kallsyms. A bare symbol without a count disassembles the whole function.
 using System.CommandLine;
 using System.Globalization;
-using Iced.Intel;
 using Kdx.Dump;
 using Kdx.Kernel;
 using Kdx.Kernel.Arch.X86_64;
+using Kdx.Kernel.Code;
 using Kdx.Kernel.Debuginfo;
-using Kdx.Kernel.Memory;
 using Kdx.Kernel.Symbols;
 
 namespace Kdx.Cli.Commands;
@@ -80,81 +79,15 @@ public sealed class DisCommand : KdxCommand
     public static void Disassemble(DumpedKernel kernel, ulong address, int count, ulong? end, TextWriter o, FrameLines? lines = null)
     {
         SourceLine? lastLine = null;
-        var reader = new DumpCodeReader(kernel.Memory, address);
-        var decoder = Decoder.Create(64, reader, address);
-        var formatter = new GasFormatter(new KallsymsResolver(kernel.Symbols));
-        formatter.Options.FirstOperandCharIndex = 7;
-        var text = new StringOutput();
-        for (var i = 0; i < count && (end is null || decoder.IP < end); i++)
+        foreach (var insn in KernelDisassembler.Decode(kernel.Memory, kernel.Symbols, address, count, end))
         {
-            var ip = decoder.IP;
-            decoder.Decode(out var insn);
-            if (reader.Failure is { } failure)
-            {
-                o.WriteLine($"0x{ip:x16}: ({failure})");
-                return;
-            }
-            formatter.Format(insn, text);
-            if (lines?.ForAddress(ip, null, null) is { } line && (lastLine is null || line.File != lastLine.File || line.Line != lastLine.Line))
+            if (insn.Failure is null && lines?.ForAddress(insn.Address, null, null) is { } line
+                && (lastLine is null || line.File != lastLine.File || line.Line != lastLine.Line))
             {
                 o.WriteLine(FrameLines.Format(line));
                 lastLine = line;
             }
-            var where = kernel.Symbols.Resolve(ip) is { } s
-                ? string.Create(CultureInfo.InvariantCulture, $" <{s.Symbol.Name}+{s.Offset}>")
-                : "";
-            o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"0x{ip:x16}{where}:\t{(insn.IsInvalid ? "(bad)" : text.ToStringAndReset())}"));
-            text.Reset();
-        }
-    }
-
-    /// <summary>Feeds Iced one page at a time from the dump; stops at the first unreadable byte and says why.</summary>
-    private sealed class DumpCodeReader(IKernelMemory memory, ulong start) : CodeReader
-    {
-        private readonly byte[] _page = new byte[4096];
-        private ulong _pageBase = ulong.MaxValue;
-        private ulong _next = start;
-
-        public string? Failure { get; private set; }
-
-        public override int ReadByte()
-        {
-            if (Failure is not null)
-                return -1;
-            var pageBase = _next & ~4095UL;
-            if (pageBase != _pageBase)
-            {
-                try
-                {
-                    memory.Read(pageBase, _page);
-                    _pageBase = pageBase;
-                }
-                catch (Exception e) when (e is PageNotInDumpException or UnmappedAddressException)
-                {
-                    Failure = e.Message;
-                    return -1;
-                }
-            }
-            return _page[(int)(_next++ - pageBase)];
-        }
-    }
-
-    /// <summary>Names branch targets and absolute addresses the way crash does: <c>addr &lt;sym+off&gt;</c>.</summary>
-    private sealed class KallsymsResolver(SymbolTable symbols) : ISymbolResolver
-    {
-        public bool TryGetSymbol(in Instruction instruction, int operand, int instructionOperand, ulong address, int addressSize, out SymbolResult symbol)
-        {
-            // Branch targets always; other addresses (immediates, displacements) only near a symbol's
-            // start, so a constant that happens to point into a big table is not dressed up as code.
-            var branch = instruction.FlowControl is not FlowControl.Next;
-            if (address >= 0xffff800000000000 && symbols.Resolve(address) is { } s && s.Size < (1UL << 24) && (branch || s.Offset < 0x1000))
-            {
-                var name = s.Offset == 0 ? s.Symbol.Name : string.Create(CultureInfo.InvariantCulture, $"{s.Symbol.Name}+{s.Offset}");
-                symbol = new SymbolResult(address, $"0x{address:x} <{name}>");
-                return true;
-            }
-            symbol = default;
-            return false;
+            o.WriteLine(insn.ToString());
         }
     }
 }
