@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the crash lab needs (idempotent; quiet when all are present).
+# clang and zlib1g-dev are for NativeAOT publishes of kdx; chromium for the triage HTML check.
 set -euo pipefail
 pkgs=(qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static cpio kexec-tools
-      makedumpfile debootstrap zstd xz-utils gcc make kmod bpftool binutils time chromium)
+      makedumpfile debootstrap zstd xz-utils gcc make kmod bpftool binutils time
+      clang zlib1g-dev chromium)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
