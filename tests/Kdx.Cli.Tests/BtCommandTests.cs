@@ -22,6 +22,7 @@ public partial class BtCommandTests
     {
         "sysrq-kdump" => LabCatalog.SysrqKdump(),
         "nmi-qemu" => LabCatalog.NmiQemu(),
+        "rt" => LabCatalog.OtherKernel(ScenarioOptions.ResolveKernel("default-rt")), // PREEMPT_RT flavor, sysrq crash
         _ => LabCatalog.Kind(Enum.Parse<CrashKind>(name, ignoreCase: true)),
     });
 
@@ -58,6 +59,15 @@ public partial class BtCommandTests
         { "hung", "qemu-kdump-zlib", 0, new([], ["delay_tsc"]) },
         // crash's stop_this_cpu is a stale return address into it one word below the dump-time sp.
         { "nmi-qemu", "qemu-elf", 1, new(["stop_this_cpu"], ["stop_this_cpu", "native_safe_halt"]) },
+        // oom (panic_on_oom in a page fault of memhog) and warn (panic_on_warn from crashtest's
+        // WARN): the same QEMU-dump differences as above, nothing new.
+        { "oom", "qemu-kdump-zlib", -1, new([], ["delay_tsc"]) },
+        { "oom", "qemu-kdump-zlib", 0, new(["[exception RIP: stop_this_cpu+107]", "sched_clock_idle_wakeup_event"], ["stop_this_cpu", "native_safe_halt"]) },
+        { "warn", "qemu-kdump-zlib", -1, new(["crashtest_warn"], ["delay_tsc", "crashtest_warn"]) },
+        { "warn", "qemu-kdump-zlib", 0, new(["[exception RIP: stop_this_cpu+107]", "sched_clock_idle_wakeup_event"], ["stop_this_cpu", "native_safe_halt"]) },
+        // The -rt flavor (PREEMPT_RT), sysrq on CPU 0, CPU 1 idle under the reboot IPI.
+        { "rt", "qemu-kdump-zlib", -1, new([], ["delay_tsc"]) },
+        { "rt", "qemu-kdump-zlib", 1, new(["[exception RIP: stop_this_cpu+107]", "sched_clock_idle_wakeup_event"], ["stop_this_cpu", "native_safe_halt"]) },
     };
 
     [Theory]
@@ -66,6 +76,7 @@ public partial class BtCommandTests
     {
         var lab = Lab(scenario);
         var oracle = Oracles.Ensure(lab, Console.Error);
+        Assert.True(lab.Metadata.Kaslr && lab.Metadata.Cpus >= 2, "the comparison runs with KASLR on and 2+ CPUs");
         var dump = lab.Files(capture);
         string crash;
         string[] args;
@@ -88,17 +99,91 @@ public partial class BtCommandTests
             $"crash only: [{string.Join(", ", crashOnly)}]\nkdx only: [{string.Join(", ", kdxOnly)}]\n--- kdx\n{kdx}\n--- crash\n{crash}");
     }
 
-    [Fact]
-    public void Bt_a_prints_every_cpu_with_crash_headers()
+    [Theory]
+    [InlineData("sysrq-kdump", "kdump-mdf-l-d31")]
+    [InlineData("oom", "qemu-kdump-zlib")]
+    [InlineData("warn", "qemu-kdump-zlib")]
+    [InlineData("rt", "qemu-kdump-zlib")]
+    public void Bt_a_prints_every_cpu_with_crash_headers(string scenario, string capture)
     {
-        var lab = Lab("sysrq-kdump");
+        var lab = Lab(scenario);
         var oracle = Oracles.Ensure(lab, Console.Error);
-        var (code, kdx, err) = Run(["bt", "-a", .. lab.Files("kdump-mdf-l-d31")]);
+        var (code, kdx, err) = Run(["bt", "-a", .. lab.Files(capture)]);
         Assert.True(code == 0, err);
         var crashHeaders = Blocks(File.ReadAllText(Path.Combine(oracle, "crash-bt-a.txt"))).Select(b => b.Split('\n')[0].TrimEnd());
         Assert.Equal(crashHeaders, Blocks(kdx).Select(b => b.Split('\n')[0].TrimEnd()));
         Assert.DoesNotContain("unwind stopped", kdx);
     }
+
+    // kdx bt --all-tasks against crash's `foreach bt`, task by task. Every task not running on a
+    // CPU must equal crash line for line: its walk starts at the switch frame (__schedule, where
+    // __switch_to_asm returns) and ends at its entry (ret_from_fork for kernel threads, the user
+    // pt_regs of a syscall, the idle task's startup code). The tasks running on a CPU differ as in
+    // Cases above (the same registers, the same reasons); they are listed by "PID COMMAND".
+    public static TheoryData<string, string, Dictionary<string, Diff>> AllTasksCases => new()
+    {
+        {
+            "sysrq-kdump", "kdump-mdf-l-d31", new()
+            {
+                ["0 swapper/1"] = new(["crash_nmi_callback", "default_do_nmi", "exc_nmi", "end_repeat_nmi", "[exception RIP: native_safe_halt+11]", "--- <NMI exception stack> ---"], []),
+                ["138 sh"] = new(["machine_kexec", "__crash_kexec"], ["__crash_kexec"]),
+            }
+        },
+        {
+            // CPU 1 took the reboot IPI while handle_softirqs ran on its IRQ stack: kdx follows ORC
+            // into the pt_regs asm_sysvec_reboot saved there ([exception RIP: handle_softirqs+125],
+            // a frame at its sp); crash takes that pt_regs' ip word for a return address (a frame at
+            // its slot, no register block).
+            "hung", "qemu-kdump-zlib", new()
+            {
+                ["0 swapper/1"] = new(["[exception RIP: stop_this_cpu+107]", "handle_softirqs"], ["stop_this_cpu", "[exception RIP: handle_softirqs+125]", "handle_softirqs", "native_safe_halt"]),
+                ["29 khungtaskd"] = new([], ["delay_tsc"]),
+            }
+        },
+        {
+            "rt", "qemu-kdump-zlib", new()
+            {
+                ["0 swapper/1"] = new(["[exception RIP: stop_this_cpu+107]", "sched_clock_idle_wakeup_event"], ["stop_this_cpu", "native_safe_halt"]),
+                ["129 sh"] = new([], ["delay_tsc"]),
+            }
+        },
+    };
+
+    [Theory]
+    [MemberData(nameof(AllTasksCases))]
+    public void Bt_all_tasks_is_crash_foreach_bt(string scenario, string capture, Dictionary<string, Diff> expected)
+    {
+        var lab = Lab(scenario);
+        var crash = Blocks(Oracles.Crash(lab, "foreach bt", lab.Metadata.Captures.ToList().FindIndex(c => c.Id == capture))).ToList();
+        var (code, kdx, err) = Run(["bt", "--all-tasks", .. lab.Files(capture)]);
+        Assert.True(code == 0, err);
+        Assert.DoesNotContain("unwind stopped", kdx);
+        var blocks = Blocks(kdx).ToList();
+        Assert.Equal(crash.Select(b => b.Split('\n')[0].TrimEnd()), blocks.Select(b => b.Split('\n')[0].TrimEnd())); // the same tasks, in ps order
+        var report = new List<string>();
+        var sleeping = 0;
+        for (var i = 0; i < blocks.Count; i++)
+        {
+            var header = Header().Match(blocks[i]);
+            var key = $"{header.Groups[1].Value} {header.Groups[2].Value}";
+            var (crashOnly, kdxOnly) = Compare(crash[i], blocks[i]);
+            var want = expected.GetValueOrDefault(key) ?? new([], []);
+            if (!want.CrashOnly.SequenceEqual(crashOnly) || !want.KdxOnly.SequenceEqual(kdxOnly))
+                report.Add($"{key}: crash only [{string.Join(", ", crashOnly)}], kdx only [{string.Join(", ", kdxOnly)}]");
+            if (expected.ContainsKey(key))
+                continue;
+            // A sleeping task: the scheduler on top, its entry at the bottom.
+            var names = blocks[i].Split('\n').Select(l => Frame().Match(l)).Where(m => m.Success).Select(m => m.Groups[2].Value).ToList();
+            if (names.Count < 3 || names[0] != "__schedule" || names[^1] is not ("ret_from_fork" or "entry_SYSCALL_64_after_hwframe" or "secondary_startup_64_no_verify"))
+                report.Add($"{key}: frames {string.Join(" ", names)}");
+            sleeping++;
+        }
+        Assert.True(report.Count == 0, string.Join("\n", report));
+        Assert.True(sleeping > 20, $"only {sleeping} sleeping tasks compared");
+    }
+
+    [GeneratedRegex(@"^PID: (\d+) .* COMMAND: ""(.*)""")]
+    private static partial Regex Header();
 
     [Fact]
     public void Bt_json_and_dis_on_the_panic_task()
@@ -181,10 +266,15 @@ public partial class BtCommandTests
     private static IEnumerable<string> Blocks(string text) =>
         text.Replace("\r", "").Split("\n\n", StringSplitOptions.RemoveEmptyEntries).Where(b => b.StartsWith("PID:", StringComparison.Ordinal));
 
-    /// <summary>The items of a trace: frames as "[slot] name at ip" (clone suffixes dropped: crash prints DWARF names), other lines verbatim.</summary>
-    private static List<(string Key, string Summary)> Items(string trace)
+    /// <summary>
+    /// The items of a trace: frames as "[slot] name at ip" (clone suffixes dropped: crash prints DWARF
+    /// names), other lines verbatim; a register line is keyed by the frame or "[exception RIP:]"
+    /// line it belongs to (<c>Owner</c>), so equal register lines of two blocks never align.
+    /// </summary>
+    private static List<(string Key, string Summary, string? Owner)> Items(string trace)
     {
-        var items = new List<(string, string)>();
+        var items = new List<(string, string, string?)>();
+        string? owner = null;
         foreach (var raw in trace.Replace("\r", "").Split('\n').Skip(1))
         {
             var line = raw.TrimEnd();
@@ -194,21 +284,31 @@ public partial class BtCommandTests
             if (m.Success)
             {
                 var name = Clone().Replace(m.Groups[2].Value, "");
-                items.Add(($"[{m.Groups[1].Value}] {name} at {m.Groups[3].Value}{m.Groups[4].Value}", m.Groups[2].Value));
+                owner = $"[{m.Groups[1].Value}] {name} at {m.Groups[3].Value}{m.Groups[4].Value}";
+                items.Add((owner, m.Groups[2].Value, null));
+            }
+            else if (line.TrimStart().StartsWith("[exception", StringComparison.Ordinal) || line.StartsWith("---", StringComparison.Ordinal))
+            {
+                owner = line.Trim();
+                items.Add((owner, owner, null));
             }
             else
-                items.Add((line, line.TrimStart().StartsWith("[exception", StringComparison.Ordinal) || line.StartsWith("---", StringComparison.Ordinal) ? line.Trim() : ""));
+                items.Add(($"{owner} | {line}", "", owner));
         }
         return items;
     }
 
-    /// <summary>Aligns kdx's items with crash's in order; returns what only crash and only kdx print (register lines other than "[exception RIP:]" are compared but not summarised).</summary>
+    /// <summary>
+    /// Aligns kdx's items with crash's in order; returns what only crash and only kdx print. Register
+    /// lines are compared but not summarised, except kdx's under a frame or exception line both print.
+    /// </summary>
     private static (List<string> CrashOnly, List<string> KdxOnly) Compare(string crash, string kdx)
     {
         var c = Items(crash);
         var k = Items(kdx);
         var crashOnly = new List<string>();
         var kdxOnly = new List<string>();
+        var matched = new HashSet<string>();
         var at = 0;
         foreach (var item in k)
         {
@@ -217,10 +317,11 @@ public partial class BtCommandTests
             {
                 if (item.Summary.Length > 0)
                     kdxOnly.Add(item.Summary);
-                else
+                else if (item.Owner is { } o && matched.Contains(o))
                     kdxOnly.Add(item.Key);
                 continue;
             }
+            matched.Add(item.Key);
             crashOnly.AddRange(c.Skip(at).Take(found - at).Select(x => x.Summary).Where(s => s.Length > 0));
             at = found + 1;
         }

@@ -89,10 +89,12 @@ public sealed class Backtracer
             return ForCpu(cpu);
         var l = _kernel.Layout;
         var values = new ulong[RegisterSet.PtRegsMembers.Length];
+        ulong returnSlot;
         try
         {
             var frame = _kernel.Objects.Unsigned(task.Address, "task_struct", "thread.sp");
-            values[RegisterSet.Ip] = _kernel.Memory.ReadU64(frame + l.RequireOffset("inactive_task_frame", "ret_addr"));
+            returnSlot = frame + l.RequireOffset("inactive_task_frame", "ret_addr");
+            values[RegisterSet.Ip] = _kernel.Memory.ReadU64(returnSlot);
             values[RegisterSet.Bp] = _kernel.Memory.ReadU64(frame + l.RequireOffset("inactive_task_frame", "bp"));
             values[RegisterSet.Sp] = frame + l.RequireSize("inactive_task_frame");
         }
@@ -101,7 +103,7 @@ public sealed class Backtracer
             return new Backtrace(task, task.Cpu, false, _unwinder.Method, _methodDetail, [], false, $"the switch frame at thread.sp cannot be read: {e.Message}");
         }
         // The kernel's own segment: CPL 0, so the walk never mistakes this for a user frame.
-        var start = new UnwindStart(new RegisterSet(values, full: false), ExactIp: false);
+        var start = new UnwindStart(new RegisterSet(values, full: false), ExactIp: false, returnSlot);
         return Make(task, task.Cpu, false, start, [Stacks.TaskStack(task.Stack)]);
     }
 
