@@ -66,14 +66,16 @@ public partial class LabBacktraceTests(ITestOutputHelper output)
         var names = drgn.Skip(1).TakeWhile(n => Pc(n) is not { } pc || pc >= KernelSpace).ToList();
         var userPc = drgn.Skip(1).Select(Pc).FirstOrDefault(pc => pc < KernelSpace);
 
-        // Greedy in-order match: each kdx frame takes the next drgn frame of the same function; the
-        // drgn frames passed over are the inlined ones.
+        // Greedy in-order match: each kdx frame takes the next drgn frame of the same name (else of
+        // the assembly function its label lies in: check_panic_on_warn, just below __warn, must not
+        // take __warn's frame); the drgn frames passed over are the inlined ones.
         var frames = trace.Frames.Where(f => f.Stack != "user").ToList();
         var passed = new List<string>();
         var at = 0;
         foreach (var f in frames)
         {
-            while (at < names.Count && !SameFunction(kernel, names[at], f))
+            var exact = names.FindIndex(at, n => Pc(n) is { } pc ? pc == f.Ip : n == CloneSuffix().Replace(f.Name, ""));
+            while (at < names.Count && (exact >= 0 ? at < exact : !SameFunction(kernel, names[at], f)))
                 passed.Add(names[at++]);
             Assert.True(at < names.Count, $"kdx frame {f.Index} {f.Name} at 0x{f.Ip:x} is not among drgn's frames after those matched");
             at++;
