@@ -7,7 +7,7 @@ public static class Benchmarks
     /// <summary>Every benchmark, one line each.</summary>
     public static readonly IReadOnlyList<IBenchmark> All =
     [
-        new Benchmarks.BacktraceBenchmark(),
+        new BacktraceBenchmark(),
     ];
 
     public static int Main(string[] args)

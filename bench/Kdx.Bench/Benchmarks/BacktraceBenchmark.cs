@@ -4,7 +4,7 @@
 // so its bare startup (`quit` alone) is measured too, to show what the backtraces themselves cost.
 using Kdx.Lab;
 
-namespace Kdx.Bench.Benchmarks;
+namespace Kdx.Bench;
 
 public sealed class BacktraceBenchmark : IBenchmark
 {
