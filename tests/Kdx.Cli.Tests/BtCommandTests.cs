@@ -246,7 +246,7 @@ public partial class BtCommandTests
             // A synthetic kernel with page tables and VMCOREINFO but no kallsyms in it.
             var path = Path.Combine(dir, "dump");
             File.WriteAllBytes(path, Kdx.Dump.Tests.Synthetic.KdumpWriter.Write(new Kdx.Kernel.Tests.Arch.SyntheticKernel(4).Machine));
-            foreach (var args in new[] { new[] { "bt", path }, ["bt", "-a", path], ["dis", path, "panic"] })
+            foreach (var args in new[] { new[] { "bt", path }, ["bt", "-a", path], ["bt", "--all-tasks", path], ["dis", path, "panic"] })
             {
                 var (code, _, err) = Run(args);
                 Assert.Equal(2, code);
@@ -254,6 +254,7 @@ public partial class BtCommandTests
                 Assert.StartsWith("kdx: ", err);
             }
             Assert.Equal(1, Run("bt", path, "1", "-a").Code); // TASK and --all together
+            Assert.Equal(1, Run("bt", path, "-a", "--all-tasks").Code);
             Assert.Equal(1, Run("bt", path, "-c", "-1").Code);
         }
         finally
