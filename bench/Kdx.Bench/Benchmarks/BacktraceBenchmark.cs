@@ -28,6 +28,7 @@ public sealed class BacktraceBenchmark : IBenchmark
             var kdxA = run.Measure("kdx bt -a", run.Kdx, ["bt", "-a", .. dump], repeat: 5, stdoutFile: output);
             var kdxAll = run.Measure("kdx bt --all-tasks", run.Kdx, ["bt", "--all-tasks", .. dump], repeat: 5, stdoutFile: output);
             var tasks = File.ReadLines(output).Count(l => l.StartsWith("PID: ", StringComparison.Ordinal));
+            var cpu = CpuSeconds(work, run.Kdx, ["bt", "--all-tasks", .. dump], output);
 
             Sample crashA, crashAll, crashStart;
             using (var chroot = run.OracleChroot())
@@ -62,8 +63,8 @@ public sealed class BacktraceBenchmark : IBenchmark
                 crash's startup alone (reading the DWARF vmlinux and the dump, `quit`): {crashStart.WallText}, peak RSS {crashStart.RssText};
                 most of each crash row is that fixed cost, which kdx does not pay (it has no debuginfo to load).
                 The machine is shared: load average {string.Join(" ", load)} when the run began, so wall times are
-                longer than the CPU time the tools use (kdx `bt --all-tasks` here is about 0.2 s of user+system
-                CPU, mostly reading BTF and kallsyms; `/usr/bin/time -f "%U %S"`).
+                longer than the CPU time the tools use: one more kdx `bt --all-tasks` run used {cpu:0.00} s of user+system CPU
+                (GNU time `%U + %S`).
                 """);
         }
         finally
@@ -71,6 +72,17 @@ public sealed class BacktraceBenchmark : IBenchmark
             Directory.Delete(work, recursive: true);
             Directory.Delete(scratch, recursive: true);
         }
+    }
+
+    /// <summary>User plus system CPU seconds of one run (GNU time).</summary>
+    private static double CpuSeconds(string work, string file, IReadOnlyList<string> args, string output)
+    {
+        var times = Path.Combine(work, "cpu.txt");
+        var r = Sh.Try("/usr/bin/time", ["-f", "%U %S", "-o", times, file, .. args], stdoutFile: output);
+        if (r.ExitCode != 0)
+            throw new InvalidOperationException($"{file} exited {r.ExitCode}: {Sh.Tail(r.Stderr, 5)}");
+        return File.ReadLines(times).Last(l => l.Length > 0 && char.IsDigit(l[0])).Split(' ')
+            .Sum(x => double.Parse(x, System.Globalization.CultureInfo.InvariantCulture));
     }
 
     private static string[] Row(string what, Sample kdx, Sample crash) =>
