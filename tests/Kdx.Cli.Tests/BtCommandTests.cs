@@ -22,6 +22,7 @@ public partial class BtCommandTests
     {
         "sysrq-kdump" => LabCatalog.SysrqKdump(),
         "nmi-qemu" => LabCatalog.NmiQemu(),
+        "rt" => LabCatalog.OtherKernel(ScenarioOptions.ResolveKernel("default-rt")), // PREEMPT_RT flavor, sysrq crash
         _ => LabCatalog.Kind(Enum.Parse<CrashKind>(name, ignoreCase: true)),
     });
 
@@ -56,8 +57,23 @@ public partial class BtCommandTests
         { "oops", "qemu-kdump-zlib", 0, new(["[exception RIP: stop_this_cpu+107]"], ["stop_this_cpu", "_raw_spin_unlock_irqrestore"]) },
         { "softlockup", "qemu-kdump-zlib", 0, new(["[exception RIP: stop_this_cpu+107]", "sched_clock_idle_wakeup_event"], ["stop_this_cpu", "native_safe_halt"]) },
         { "hung", "qemu-kdump-zlib", 0, new([], ["delay_tsc"]) },
+        // CPU 1 took the reboot IPI while handle_softirqs ran on its IRQ stack: kdx follows ORC into
+        // the pt_regs asm_sysvec_reboot saved there ([exception RIP: handle_softirqs+125], then a
+        // frame at its sp); crash takes that pt_regs' ip word for a return address (a frame at the
+        // ip's slot, no register block).
+        { "hung", "qemu-kdump-zlib", 1, new(["[exception RIP: stop_this_cpu+107]", "handle_softirqs"], ["stop_this_cpu", "[exception RIP: handle_softirqs+125]", "handle_softirqs", "native_safe_halt"]) },
+        { "bug", "qemu-kdump-zlib", 0, new(["[exception RIP: stop_this_cpu+107]"], ["stop_this_cpu", "_raw_spin_unlock_irqrestore"]) },
         // crash's stop_this_cpu is a stale return address into it one word below the dump-time sp.
         { "nmi-qemu", "qemu-elf", 1, new(["stop_this_cpu"], ["stop_this_cpu", "native_safe_halt"]) },
+        // oom (panic_on_oom in a page fault of memhog) and warn (panic_on_warn from crashtest's
+        // WARN): the same QEMU-dump differences as above, nothing new.
+        { "oom", "qemu-kdump-zlib", -1, new([], ["delay_tsc"]) },
+        { "oom", "qemu-kdump-zlib", 0, new(["[exception RIP: stop_this_cpu+107]", "sched_clock_idle_wakeup_event"], ["stop_this_cpu", "native_safe_halt"]) },
+        { "warn", "qemu-kdump-zlib", -1, new(["crashtest_warn"], ["delay_tsc", "crashtest_warn"]) },
+        { "warn", "qemu-kdump-zlib", 0, new(["[exception RIP: stop_this_cpu+107]", "sched_clock_idle_wakeup_event"], ["stop_this_cpu", "native_safe_halt"]) },
+        // The -rt flavor (PREEMPT_RT), sysrq on CPU 0, CPU 1 idle under the reboot IPI.
+        { "rt", "qemu-kdump-zlib", -1, new([], ["delay_tsc"]) },
+        { "rt", "qemu-kdump-zlib", 1, new(["[exception RIP: stop_this_cpu+107]", "sched_clock_idle_wakeup_event"], ["stop_this_cpu", "native_safe_halt"]) },
     };
 
     [Theory]
@@ -66,6 +82,7 @@ public partial class BtCommandTests
     {
         var lab = Lab(scenario);
         var oracle = Oracles.Ensure(lab, Console.Error);
+        Assert.True(lab.Metadata.Kaslr && lab.Metadata.Cpus >= 2, "the comparison runs with KASLR on and 2+ CPUs");
         var dump = lab.Files(capture);
         string crash;
         string[] args;
@@ -88,17 +105,79 @@ public partial class BtCommandTests
             $"crash only: [{string.Join(", ", crashOnly)}]\nkdx only: [{string.Join(", ", kdxOnly)}]\n--- kdx\n{kdx}\n--- crash\n{crash}");
     }
 
-    [Fact]
-    public void Bt_a_prints_every_cpu_with_crash_headers()
+    [Theory]
+    [InlineData("sysrq-kdump", "kdump-mdf-l-d31")]
+    [InlineData("oom", "qemu-kdump-zlib")]
+    [InlineData("warn", "qemu-kdump-zlib")]
+    [InlineData("rt", "qemu-kdump-zlib")]
+    public void Bt_a_prints_every_cpu_with_crash_headers(string scenario, string capture)
     {
-        var lab = Lab("sysrq-kdump");
+        var lab = Lab(scenario);
         var oracle = Oracles.Ensure(lab, Console.Error);
-        var (code, kdx, err) = Run(["bt", "-a", .. lab.Files("kdump-mdf-l-d31")]);
+        var (code, kdx, err) = Run(["bt", "-a", .. lab.Files(capture)]);
         Assert.True(code == 0, err);
         var crashHeaders = Blocks(File.ReadAllText(Path.Combine(oracle, "crash-bt-a.txt"))).Select(b => b.Split('\n')[0].TrimEnd());
         Assert.Equal(crashHeaders, Blocks(kdx).Select(b => b.Split('\n')[0].TrimEnd()));
         Assert.DoesNotContain("unwind stopped", kdx);
     }
+
+    // kdx bt --all-tasks against crash's `foreach bt`, task by task, on every crash kind and the -rt
+    // flavor. Every task not running on a CPU must equal crash line for line: its walk starts at the
+    // switch frame (__schedule, where __switch_to_asm returns) and ends at its entry (ret_from_fork
+    // for kernel threads, the user pt_regs of a syscall, the idle task's startup code). A task
+    // running on a CPU must print, on both sides, what `bt -a` prints for that CPU; Cases above
+    // lists and explains how those differ.
+    [Theory]
+    [InlineData("sysrq-kdump", "kdump-mdf-l-d31")]
+    [InlineData("nmi-qemu", "qemu-elf")]
+    [InlineData("oops", "qemu-kdump-zlib")]
+    [InlineData("bug", "qemu-kdump-zlib")]
+    [InlineData("softlockup", "qemu-kdump-zlib")]
+    [InlineData("hung", "qemu-kdump-zlib")]
+    [InlineData("oom", "qemu-kdump-zlib")]
+    [InlineData("warn", "qemu-kdump-zlib")]
+    [InlineData("rt", "qemu-kdump-zlib")]
+    public void Bt_all_tasks_is_crash_foreach_bt(string scenario, string capture)
+    {
+        var lab = Lab(scenario);
+        var oracle = Oracles.Ensure(lab, Console.Error);
+        var crash = Blocks(Oracles.Crash(lab, "foreach bt", lab.Metadata.Captures.ToList().FindIndex(c => c.Id == capture))).ToList();
+        var (code, kdx, err) = Run(["bt", "--all-tasks", .. lab.Files(capture)]);
+        Assert.True(code == 0, err);
+        Assert.DoesNotContain("unwind stopped", kdx);
+        var blocks = Blocks(kdx).ToList();
+        Assert.Equal(crash.Select(FirstLine), blocks.Select(FirstLine)); // the same tasks, in ps order
+
+        // The running tasks: their bt -a blocks, by header.
+        var crashActive = Blocks(File.ReadAllText(Path.Combine(oracle, "crash-bt-a.txt"))).ToDictionary(FirstLine, Lines);
+        var (_, kdxA, _) = Run(["bt", "-a", .. lab.Files(capture)]);
+        var kdxActive = Blocks(kdxA).ToDictionary(FirstLine, Lines);
+        var report = new List<string>();
+        var sleeping = 0;
+        for (var i = 0; i < blocks.Count; i++)
+        {
+            var header = FirstLine(blocks[i]);
+            if (crashActive.TryGetValue(header, out var crashCpu))
+            {
+                if (!crashCpu.SequenceEqual(Lines(crash[i])) || !kdxActive[header].SequenceEqual(Lines(blocks[i])))
+                    report.Add($"{header}: running, but not printed as bt -a prints it");
+                continue;
+            }
+            var (crashOnly, kdxOnly) = Compare(crash[i], blocks[i]);
+            if (crashOnly.Count + kdxOnly.Count > 0)
+                report.Add($"{header}: crash only [{string.Join(", ", crashOnly)}], kdx only [{string.Join(", ", kdxOnly)}]");
+            var names = Lines(blocks[i]).Select(l => Frame().Match(l)).Where(m => m.Success).Select(m => m.Groups[2].Value).ToList();
+            if (names.Count < 3 || names[0] != "__schedule" || names[^1] is not ("ret_from_fork" or "entry_SYSCALL_64_after_hwframe" or "secondary_startup_64_no_verify"))
+                report.Add($"{header}: frames {string.Join(" ", names)}");
+            sleeping++;
+        }
+        Assert.True(report.Count == 0, string.Join("\n", report));
+        Assert.True(sleeping > 20, $"only {sleeping} sleeping tasks compared");
+    }
+
+    private static string FirstLine(string block) => block.Split('\n')[0].TrimEnd();
+
+    private static string[] Lines(string block) => block.Replace("\r", "").TrimEnd('\n').Split('\n').Select(l => l.TrimEnd()).ToArray();
 
     [Fact]
     public void Bt_json_and_dis_on_the_panic_task()
@@ -161,7 +240,7 @@ public partial class BtCommandTests
             // A synthetic kernel with page tables and VMCOREINFO but no kallsyms in it.
             var path = Path.Combine(dir, "dump");
             File.WriteAllBytes(path, Kdx.Dump.Tests.Synthetic.KdumpWriter.Write(new Kdx.Kernel.Tests.Arch.SyntheticKernel(4).Machine));
-            foreach (var args in new[] { new[] { "bt", path }, ["bt", "-a", path], ["dis", path, "panic"] })
+            foreach (var args in new[] { new[] { "bt", path }, ["bt", "-a", path], ["bt", "--all-tasks", path], ["dis", path, "panic"] })
             {
                 var (code, _, err) = Run(args);
                 Assert.Equal(2, code);
@@ -169,6 +248,7 @@ public partial class BtCommandTests
                 Assert.StartsWith("kdx: ", err);
             }
             Assert.Equal(1, Run("bt", path, "1", "-a").Code); // TASK and --all together
+            Assert.Equal(1, Run("bt", path, "-a", "--all-tasks").Code);
             Assert.Equal(1, Run("bt", path, "-c", "-1").Code);
         }
         finally
@@ -181,10 +261,15 @@ public partial class BtCommandTests
     private static IEnumerable<string> Blocks(string text) =>
         text.Replace("\r", "").Split("\n\n", StringSplitOptions.RemoveEmptyEntries).Where(b => b.StartsWith("PID:", StringComparison.Ordinal));
 
-    /// <summary>The items of a trace: frames as "[slot] name at ip" (clone suffixes dropped: crash prints DWARF names), other lines verbatim.</summary>
-    private static List<(string Key, string Summary)> Items(string trace)
+    /// <summary>
+    /// The items of a trace: frames as "[slot] name at ip" (clone suffixes dropped: crash prints DWARF
+    /// names), other lines verbatim; a register line is keyed by the frame or "[exception RIP:]"
+    /// line it belongs to (<c>Owner</c>), so equal register lines of two blocks never align.
+    /// </summary>
+    private static List<(string Key, string Summary, string? Owner)> Items(string trace)
     {
-        var items = new List<(string, string)>();
+        var items = new List<(string, string, string?)>();
+        string? owner = null;
         foreach (var raw in trace.Replace("\r", "").Split('\n').Skip(1))
         {
             var line = raw.TrimEnd();
@@ -194,21 +279,31 @@ public partial class BtCommandTests
             if (m.Success)
             {
                 var name = Clone().Replace(m.Groups[2].Value, "");
-                items.Add(($"[{m.Groups[1].Value}] {name} at {m.Groups[3].Value}{m.Groups[4].Value}", m.Groups[2].Value));
+                owner = $"[{m.Groups[1].Value}] {name} at {m.Groups[3].Value}{m.Groups[4].Value}";
+                items.Add((owner, m.Groups[2].Value, null));
+            }
+            else if (line.TrimStart().StartsWith("[exception", StringComparison.Ordinal) || line.StartsWith("---", StringComparison.Ordinal))
+            {
+                owner = line.Trim();
+                items.Add((owner, owner, null));
             }
             else
-                items.Add((line, line.TrimStart().StartsWith("[exception", StringComparison.Ordinal) || line.StartsWith("---", StringComparison.Ordinal) ? line.Trim() : ""));
+                items.Add(($"{owner} | {line}", "", owner));
         }
         return items;
     }
 
-    /// <summary>Aligns kdx's items with crash's in order; returns what only crash and only kdx print (register lines other than "[exception RIP:]" are compared but not summarised).</summary>
+    /// <summary>
+    /// Aligns kdx's items with crash's in order; returns what only crash and only kdx print. Register
+    /// lines are compared but not summarised, except kdx's under a frame or exception line both print.
+    /// </summary>
     private static (List<string> CrashOnly, List<string> KdxOnly) Compare(string crash, string kdx)
     {
         var c = Items(crash);
         var k = Items(kdx);
         var crashOnly = new List<string>();
         var kdxOnly = new List<string>();
+        var matched = new HashSet<string>();
         var at = 0;
         foreach (var item in k)
         {
@@ -217,10 +312,11 @@ public partial class BtCommandTests
             {
                 if (item.Summary.Length > 0)
                     kdxOnly.Add(item.Summary);
-                else
+                else if (item.Owner is { } o && matched.Contains(o))
                     kdxOnly.Add(item.Key);
                 continue;
             }
+            matched.Add(item.Key);
             crashOnly.AddRange(c.Skip(at).Take(found - at).Select(x => x.Summary).Where(s => s.Length > 0));
             at = found + 1;
         }

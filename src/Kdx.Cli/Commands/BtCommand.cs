@@ -1,4 +1,4 @@
-// `kdx bt DUMP [PID|TASKADDR]`, `-c CPU`, `-a`, `-f`, `--json`: backtraces from the dump alone
+// `kdx bt DUMP [PID|TASKADDR]`, `-c CPU`, `-a`, `--all-tasks` (crash's `foreach bt`), `-f`, `--json`: backtraces from the dump alone
 // (kallsyms, BTF, ORC tables in the dump), printed in crash's shape: a PID/TASK/CPU/COMMAND
 // header, ` #N [stack slot] function at ip` lines, entry pt_regs as register blocks
 // ("[exception RIP: ...]" for kernel ones), `--- <X stack> ---` when the walk changes stacks, and
@@ -11,6 +11,7 @@ using Kdx.Dump;
 using Kdx.Kernel;
 using Kdx.Kernel.Arch.X86_64;
 using Kdx.Kernel.Memory;
+using Kdx.Kernel.Tasks;
 using Kdx.Kernel.Unwind;
 
 namespace Kdx.Cli.Commands;
@@ -22,13 +23,14 @@ public sealed class BtCommand : KdxCommand
         var dumps = new Argument<string>("DUMP") { Description = "The dump file." };
         var target = new Argument<string?>("TASK") { Description = "A pid (decimal) or a task_struct address (hex, 0x...). Default: the task that panicked.", Arity = ArgumentArity.ZeroOrOne };
         var all = new Option<bool>("--all", "-a") { Description = "The task running on every CPU." };
+        var allTasks = new Option<bool>("--all-tasks") { Description = "Every task, in ps order (crash's foreach bt)." };
         var cpu = new Option<int?>("--cpu", "-c") { Description = "The task running on this CPU." };
         var full = new Option<bool>("--full", "-f") { Description = "Also print the stack words of each frame." };
         var json = new Option<bool>("--json") { Description = "Print JSON." };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Also say how the stack was unwound (ORC table and orc_entry layout used, or why frame pointers)." };
         var command = new Command("bt", "Backtrace of a task, from the dump's own kallsyms, BTF and ORC tables (no debuginfo).")
         {
-            dumps, target, all, cpu, full, json, verbose,
+            dumps, target, all, allTasks, cpu, full, json, verbose,
         };
         var source = new SourceLineOptions();
         source.AddTo(command, withSource: false);
@@ -36,8 +38,8 @@ public sealed class BtCommand : KdxCommand
         {
             var t = parse.GetValue(target);
             var c = parse.GetValue(cpu);
-            if ((t is not null ? 1 : 0) + (c is not null ? 1 : 0) + (parse.GetValue(all) ? 1 : 0) > 1)
-                throw new UsageException("bt: give at most one of TASK, --cpu, --all");
+            if ((t is not null ? 1 : 0) + (c is not null ? 1 : 0) + (parse.GetValue(all) ? 1 : 0) + (parse.GetValue(allTasks) ? 1 : 0) > 1)
+                throw new UsageException("bt: give at most one of TASK, --cpu, --all, --all-tasks");
             if (c is < 0)
                 throw new UsageException("bt: --cpu must not be negative");
             using var dump = DumpFile.Open(parse.GetRequiredValue(dumps));
@@ -48,6 +50,11 @@ public sealed class BtCommand : KdxCommand
             {
                 for (var i = 0; i < bt.CpuCount; i++)
                     traces.Add(bt.ForCpu(i));
+            }
+            else if (parse.GetValue(allTasks))
+            {
+                foreach (var task in TaskList.Read(kernel).Tasks)
+                    traces.Add(bt.ForTask(task));
             }
             else if (c is { } n)
             {
@@ -86,7 +93,7 @@ public sealed class BtCommand : KdxCommand
             return RdCommand.ParseAddress(text);
         if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
             throw new UsageException($"bt: '{text}' is neither a pid nor a task address");
-        return UnwindTask.FindByPid(kernel, pid) ?? throw new UsageException($"bt: no task with pid {pid}");
+        return TaskList.Read(kernel).Tasks.FirstOrDefault(task => task.Pid == pid)?.Address ?? throw new UsageException($"bt: no task with pid {pid}");
     }
 
     public static string Header(Backtrace b) =>

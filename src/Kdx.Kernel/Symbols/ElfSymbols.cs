@@ -7,12 +7,30 @@ using Kdx.Kernel.Images;
 
 namespace Kdx.Kernel.Symbols;
 
+/// <summary>One Elf64_Sym: st_name, st_info (type in the low nibble, binding in the high), st_shndx, st_value, st_size.</summary>
+public readonly record struct ElfSymbolEntry(uint NameOffset, byte Info, ushort SectionIndex, ulong Value, ulong Size)
+{
+    public const int EntrySize = 24;
+
+    public int Type => Info & 0xf;
+    public int Bind => Info >> 4;
+    public bool IsFunction => Type == 2; // STT_FUNC
+
+    /// <summary>Entry <paramref name="index"/> of a symbol table's bytes.</summary>
+    public static ElfSymbolEntry At(ReadOnlySpan<byte> table, int index)
+    {
+        var e = table.Slice(index * EntrySize, EntrySize);
+        return new(BinaryPrimitives.ReadUInt32LittleEndian(e), e[4], BinaryPrimitives.ReadUInt16LittleEndian(e[6..]),
+            BinaryPrimitives.ReadUInt64LittleEndian(e[8..]), BinaryPrimitives.ReadUInt64LittleEndian(e[16..]));
+    }
+}
+
 public static class ElfSymbols
 {
     private const uint ShtSymtab = 2, ShtNobits = 8;
     private const ulong ShfWrite = 0x1, ShfAlloc = 0x2, ShfExec = 0x4;
     private const ushort ShnUndef = 0, ShnAbs = 0xfff1, ShnCommon = 0xfff2;
-    private const int SymbolSize = 24; // Elf64_Sym
+    private const int SymbolSize = ElfSymbolEntry.EntrySize;
 
     /// <summary>The defined, named symbols of .symtab (sections, files and undefined references left out, as System.map does).</summary>
     public static SymbolTable Load(ElfImage image, ulong kernelOffset = 0)
@@ -28,13 +46,8 @@ public static class ElfSymbols
         var symbols = new List<KernelSymbol>(count);
         for (var i = 1; i < count; i++) // entry 0 is the null symbol
         {
-            var e = data.AsSpan(i * SymbolSize, SymbolSize);
-            var nameOffset = BinaryPrimitives.ReadUInt32LittleEndian(e);
-            var info = e[4];
-            var shndx = BinaryPrimitives.ReadUInt16LittleEndian(e[6..]);
-            var value = BinaryPrimitives.ReadUInt64LittleEndian(e[8..]);
-            var type = info & 0xf;
-            var bind = info >> 4;
+            var e = ElfSymbolEntry.At(data, i);
+            var (nameOffset, shndx, value, type, bind) = (e.NameOffset, e.SectionIndex, e.Value, e.Type, e.Bind);
             if (type is 3 or 4 || shndx == ShnUndef || nameOffset == 0) // STT_SECTION, STT_FILE, undefined, unnamed
                 continue;
             if (nameOffset >= strings.Length)

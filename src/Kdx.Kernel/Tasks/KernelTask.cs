@@ -1,4 +1,5 @@
-// One task of the dumped kernel as crash's ps shows it: ids, state, CPU, memory use.
+// One task of the dumped kernel as crash's ps shows it: ids, state, CPU, memory use, and where
+// its kernel stack is (for backtraces).
 namespace Kdx.Kernel.Tasks;
 
 public sealed record KernelTask
@@ -16,6 +17,9 @@ public sealed record KernelTask
     public required ulong ExitState { get; init; }
     public required ulong Flags { get; init; }
     public required ulong Mm { get; init; }
+
+    /// <summary>task_struct.stack: the lowest address of the task's kernel stack (THREAD_SIZE bytes).</summary>
+    public required ulong Stack { get; init; }
 
     /// <summary>The task was running on its CPU when the dump was taken (crash's '>').</summary>
     public bool Active { get; init; }

@@ -35,7 +35,20 @@ public sealed class TaskList
         return list;
     }
 
-    private void Load(ulong initTask)
+    /// <summary>
+    /// The task_struct at <paramref name="address"/> alone (for a backtrace of one task), marked
+    /// active or idle as <see cref="Read"/> does; its resident pages leave out the other threads'
+    /// cached rss deltas, which only the whole list can add up.
+    /// </summary>
+    public static KernelTask ReadOne(DumpedKernel kernel, ulong address)
+    {
+        var list = new TaskList(kernel);
+        var (active, idle) = list.RunQueues();
+        return list.ReadTask(address, active.ContainsKey(address), idle.ContainsKey(address));
+    }
+
+    /// <summary>Each CPU's running task (runqueues.curr) and idle task (runqueues.idle).</summary>
+    private (Dictionary<ulong, int> Active, Dictionary<ulong, int> Idle) RunQueues()
     {
         var active = new Dictionary<ulong, int>();
         var idle = new Dictionary<ulong, int>();
@@ -45,6 +58,12 @@ public sealed class TaskList
             active[_o.Pointer(rq, "rq", "curr")] = cpu;
             idle.TryAdd(_o.Pointer(rq, "rq", "idle"), cpu);
         }
+        return (active, idle);
+    }
+
+    private void Load(ulong initTask)
+    {
+        var (active, idle) = RunQueues();
 
         var addresses = new List<ulong>(idle.Keys);
         var seen = new HashSet<ulong>(addresses);
@@ -105,6 +124,7 @@ public sealed class TaskList
             ExitState = exit,
             Flags = flags,
             Mm = mm,
+            Stack = _o.Pointer(a, Task, "stack"),
             Active = active,
             Idle = idle,
             StateName = TaskStates.Name(state, exit),

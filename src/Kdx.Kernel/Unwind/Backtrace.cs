@@ -1,6 +1,7 @@
 // What an unwind produces: frames in crash's shape (stack slot, ip, symbol), the pt_regs met at
 // interrupt/exception/syscall entries, the stacks crossed, and why the walk ended.
 using Kdx.Kernel.Symbols;
+using Kdx.Kernel.Tasks;
 
 namespace Kdx.Kernel.Unwind;
 
@@ -35,7 +36,7 @@ public sealed record BacktraceFrame(int Index, ulong Slot, ulong Ip, ulong Sp, S
 }
 
 public sealed record Backtrace(
-    UnwindTask Task,
+    KernelTask Task,
     int? Cpu,
     bool Active,
     UnwindMethod Method,

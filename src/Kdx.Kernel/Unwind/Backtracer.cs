@@ -3,6 +3,7 @@
 // which stacks it may use, and which task panicked (panic_cpu, else crashing_cpu).
 using Kdx.Dump.Notes;
 using Kdx.Kernel.Memory;
+using Kdx.Kernel.Tasks;
 
 namespace Kdx.Kernel.Unwind;
 
@@ -65,12 +66,12 @@ public sealed class Backtracer
         if (cpu < 0 || cpu >= _cpus.Count)
             throw new ArgumentOutOfRangeException(nameof(cpu), $"the dump has registers of {_cpus.Count} CPUs");
         var taskAddress = Stacks.CurrentTask(cpu) ?? throw KernelLayout.Missing("SYMBOL(current_task) or SYMBOL(pcpu_hot)");
-        var task = UnwindTask.Read(_kernel, taskAddress);
+        var task = TaskList.ReadOne(_kernel, taskAddress);
         var note = _cpus[cpu].Registers;
         var values = new ulong[RegisterSet.PtRegsMembers.Length];
         for (var i = 0; i < values.Length; i++)
             values[i] = note[i]; // user_regs_struct starts with pt_regs' members, in the same order
-        var stacks = new List<KernelStack> { Stacks.TaskStack(task.StackBase) };
+        var stacks = new List<KernelStack> { Stacks.TaskStack(task.Stack) };
         stacks.AddRange(Stacks.CpuStacks(cpu));
         return Make(task, cpu, true, new UnwindStart(new RegisterSet(values, full: true), ExactIp: true), stacks);
     }
@@ -79,23 +80,34 @@ public sealed class Backtracer
     /// Any task: a running one from its CPU's registers, a sleeping one from the frame
     /// __switch_to_asm left at task->thread.sp (struct inactive_task_frame from BTF).
     /// </summary>
-    public Backtrace ForTask(ulong taskAddress)
+    public Backtrace ForTask(ulong taskAddress) => ForTask(TaskList.ReadOne(_kernel, taskAddress));
+
+    /// <inheritdoc cref="ForTask(ulong)"/>
+    public Backtrace ForTask(KernelTask task)
     {
-        if (CpuOf(taskAddress) is { } cpu)
+        if (CpuOf(task.Address) is { } cpu)
             return ForCpu(cpu);
-        var task = UnwindTask.Read(_kernel, taskAddress);
         var l = _kernel.Layout;
-        var frame = task.ThreadSp;
         var values = new ulong[RegisterSet.PtRegsMembers.Length];
-        values[RegisterSet.Ip] = _kernel.Memory.ReadU64(frame + l.RequireOffset("inactive_task_frame", "ret_addr"));
-        values[RegisterSet.Bp] = _kernel.Memory.ReadU64(frame + l.RequireOffset("inactive_task_frame", "bp"));
-        values[RegisterSet.Sp] = frame + l.RequireSize("inactive_task_frame");
+        ulong returnSlot;
+        try
+        {
+            var frame = _kernel.Objects.Unsigned(task.Address, "task_struct", "thread.sp");
+            returnSlot = frame + l.RequireOffset("inactive_task_frame", "ret_addr");
+            values[RegisterSet.Ip] = _kernel.Memory.ReadU64(returnSlot);
+            values[RegisterSet.Bp] = _kernel.Memory.ReadU64(frame + l.RequireOffset("inactive_task_frame", "bp"));
+            values[RegisterSet.Sp] = frame + l.RequireSize("inactive_task_frame");
+        }
+        catch (Exception e) when (e is Kdx.Dump.PageNotInDumpException or UnmappedAddressException)
+        {
+            return new Backtrace(task, task.Cpu, false, _unwinder.Method, _methodDetail, [], false, $"the switch frame at thread.sp cannot be read: {e.Message}");
+        }
         // The kernel's own segment: CPL 0, so the walk never mistakes this for a user frame.
-        var start = new UnwindStart(new RegisterSet(values, full: false), ExactIp: false);
-        return Make(task, task.Cpu, false, start, [Stacks.TaskStack(task.StackBase)]);
+        var start = new UnwindStart(new RegisterSet(values, full: false), ExactIp: false, returnSlot);
+        return Make(task, task.Cpu, false, start, [Stacks.TaskStack(task.Stack)]);
     }
 
-    private Backtrace Make(UnwindTask task, int? cpu, bool active, UnwindStart start, IReadOnlyList<KernelStack> stacks)
+    private Backtrace Make(KernelTask task, int? cpu, bool active, UnwindStart start, IReadOnlyList<KernelStack> stacks)
     {
         var (frames, end, reason) = _unwinder.Walk(start, stacks);
         return new Backtrace(task, cpu, active, _unwinder.Method, _methodDetail, frames, end, reason);

@@ -1,8 +1,9 @@
 // All ORC tables of the dumped kernel: vmlinux's between __start_orc_unwind_ip/__stop_orc_unwind_ip
 // and __start_orc_unwind, and each loaded module's (struct module.arch.orc_unwind_ip, orc_unwind,
-// num_orcs, found along the `modules` list). Read once, on first use.
+// num_orcs, on each module KernelModules reads). Read once, on first use.
 using Kdx.Dump;
 using Kdx.Kernel.Memory;
+using Kdx.Kernel.Modules;
 
 namespace Kdx.Kernel.Unwind;
 
@@ -59,39 +60,32 @@ public sealed class OrcUnwindInfo
 
     private static List<LoadedModule> ReadModules(DumpedKernel kernel, OrcEntryLayout layout)
     {
-        var l = kernel.Layout;
-        var m = kernel.Memory;
-        var head = kernel.Symbols.Lookup("modules")!.Value.Address;
-        var list = l.RequireOffset("module", "list");
-        var ipOff = l.RequireOffset("module", "arch.orc_unwind_ip");
-        var orcOff = l.RequireOffset("module", "arch.orc_unwind");
-        var numOff = l.RequireOffset("module", "arch.num_orcs");
-        var nameOff = l.RequireOffset("module", "name");
+        var o = kernel.Objects;
         var tables = new List<LoadedModule>();
-        var n = 0;
+        IReadOnlyList<KernelModule> modules;
         try
         {
-            for (var p = m.ReadPointer(head); p != head && p != 0 && n++ < MaxModules; p = m.ReadPointer(p))
+            modules = KernelModules.Read(kernel);
+        }
+        catch (Exception e) when (e is PageNotInDumpException or UnmappedAddressException or DumpFormatException)
+        {
+            return tables; // an unreadable modules list leaves module frames to the frame-pointer fallback
+        }
+        foreach (var mod in modules.Take(MaxModules))
+        {
+            try
             {
-                var mod = p - list;
-                var num = m.ReadU32(mod + numOff);
-                var ips = m.ReadPointer(mod + ipOff);
+                var num = o.Unsigned(mod.Address, "module", "arch.num_orcs");
+                var ips = o.Pointer(mod.Address, "module", "arch.orc_unwind_ip");
                 if (num == 0 || ips == 0)
                     continue;
-                var name = m.ReadCString(mod + nameOff, 56);
-                try
-                {
-                    var table = OrcTable.Read(m, name, ips, m.ReadPointer(mod + orcOff), num, layout);
-                    tables.Add(new LoadedModule(name, table, ModuleSymbols.Read(kernel, mod, name)));
-                }
-                catch (Exception e) when (e is PageNotInDumpException or UnmappedAddressException or InvalidDataException)
-                {
-                    // One module's unreadable table leaves its frames to the frame-pointer fallback.
-                }
+                var table = OrcTable.Read(kernel.Memory, mod.Name, ips, o.Pointer(mod.Address, "module", "arch.orc_unwind"), (long)num, layout);
+                tables.Add(new LoadedModule(mod.Name, table, ModuleKallsyms.Functions(kernel, mod)));
             }
-        }
-        catch (Exception e) when (e is PageNotInDumpException or UnmappedAddressException)
-        {
+            catch (Exception e) when (e is PageNotInDumpException or UnmappedAddressException or InvalidDataException)
+            {
+                // One module's unreadable table leaves its frames to the frame-pointer fallback.
+            }
         }
         return tables;
     }

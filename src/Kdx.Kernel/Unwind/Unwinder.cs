@@ -9,8 +9,12 @@ using Kdx.Kernel.Memory;
 
 namespace Kdx.Kernel.Unwind;
 
-/// <summary>Where an unwind starts: registers (exact ip) or a saved return address (ip-1 lookups).</summary>
-public readonly record struct UnwindStart(RegisterSet Regs, bool ExactIp);
+/// <summary>
+/// Where an unwind starts: registers (exact ip) or a saved return address (ip-1 lookups);
+/// <paramref name="ReturnSlot"/> is where that return address was read (the first frame's slot,
+/// as crash prints it), when not at the stack pointer.
+/// </summary>
+public readonly record struct UnwindStart(RegisterSet Regs, bool ExactIp, ulong? ReturnSlot = null);
 
 public sealed class Unwinder(DumpedKernel kernel, OrcUnwindInfo? orc, PtRegsLayout ptRegs)
 {
@@ -28,7 +32,7 @@ public sealed class Unwinder(DumpedKernel kernel, OrcUnwindInfo? orc, PtRegsLayo
         ulong ip = regs.InstructionPointer, sp = regs.StackPointer, bp = regs[RegisterSet.Bp];
         var exact = start.ExactIp;
         var haveFullRegs = regs.Full;
-        var slot = sp;
+        var slot = start.ReturnSlot ?? sp;
         var fpGuess = false;
         var left = new HashSet<string>(StringComparer.Ordinal);
         KernelStack? current = null;
