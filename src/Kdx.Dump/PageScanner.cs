@@ -37,7 +37,7 @@ public sealed record PageScanResult(
 public static class PageScanner
 {
     /// <summary>Pfns per unit of work: 16 MiB of the dumped machine's memory at 4 KiB pages.</summary>
-    internal const ulong ChunkPages = 4096;
+    public const ulong ChunkPages = 4096;
 
     // Damaged pages remembered before the report is cut to MaxDamagedListed; bounds memory
     // when a whole file is garbage.

@@ -1,4 +1,4 @@
-// `kdx info` and `kdx rd` run through KdxProgram.Run on synthetic dump files: their output, and
+// `kdx info`, `kdx verify` and `kdx rd` run through KdxProgram.Run on synthetic dump files: their output, and
 // one-line errors with exit code 2 for files that are bad.
 using Kdx.Dump.Compression;
 using Kdx.Dump.Tests.Synthetic;
@@ -112,6 +112,50 @@ public sealed class DumpCommandTests : IDisposable
         Assert.Equal(0, code);
         Assert.Contains("split into 2 files", o);
         Assert.Contains("incomplete:    YES", o);
+    }
+
+    [Fact]
+    public void Verify_reads_every_page_of_an_intact_dump()
+    {
+        var path = File("intact", KdumpWriter.Write(SyntheticMachine.Sample(), new KdumpOptions { Method = KdumpFlags.Lzo }));
+        var (code, o, err) = Run("verify", path, "-j", "2");
+        Assert.Equal(("", 0), (err, code));
+        Assert.Contains("format:      kdump-compressed v6, lzo, dump level 31\n", o);
+        Assert.Contains("pages:       39 read whole (0.2 MiB from ", o);
+        Assert.Contains("zero 2, excluded 3, hole 20, lost 0\n", o);
+        Assert.Contains("damaged:     0\n", o);
+        Assert.EndsWith("result:      OK: every stored page reads back as a whole page\n", o);
+        (code, o, _) = Run("verify", path, "--quiet");
+        Assert.Equal((0, ""), (code, o));
+    }
+
+    [Fact]
+    public void Verify_lists_damaged_pages_and_exits_2()
+    {
+        var bytes = KdumpWriter.Write(SyntheticMachine.Sample(), new KdumpOptions { Method = KdumpFlags.Zlib });
+        // The last page's data is at the end of the file: flip its last bytes (the zlib checksum).
+        bytes[^1] ^= 0xff;
+        bytes[^2] ^= 0xff;
+        var path = File("damaged", bytes);
+        var (code, o, err) = Run("verify", path, "--quiet");
+        Assert.Equal(2, code);
+        Assert.Contains("damaged:     1\n  pfn 0x2f: " + path + ": offset 0x", o);
+        Assert.Contains("result:      DAMAGED", o);
+        var line = Assert.Single(err.TrimEnd('\n').Split('\n'));
+        Assert.StartsWith($"kdx: {path}: offset 0x", line);
+        Assert.EndsWith("(pfn 0x2f; 1 damaged pages in all)", line);
+    }
+
+    [Fact]
+    public void Verify_of_an_incomplete_dump_exits_3()
+    {
+        var path = File("cut", KdumpWriter.Write(SyntheticMachine.Sample(), new KdumpOptions { WrittenPages = 10 }));
+        var (code, o, err) = Run("verify", path);
+        Assert.Equal(3, code);
+        Assert.Contains("lost 31\n", o);
+        Assert.Contains("result:      INCOMPLETE", o);
+        Assert.Equal($"kdx: {path}: the dump is incomplete (31 pages lost: the writer was cut short)\n", err);
+        Assert.Equal(1, Run("verify", path, "-j", "0").Code);
     }
 
     [Fact]
