@@ -171,6 +171,12 @@ public sealed class DumpCommandTests : IDisposable
             $"{a:x16}:  65762078756e694c 2e36206e6f697372   Linux version 6.\n" +
             $"{a + 16:x16}:  746e79732d302e31                    1.0-synt\n", o);
 
+        // A symbol (here from VMCOREINFO), crash's option spellings and COUNT after the address.
+        (code, o, _) = Run("rd", path, "-16", "init_uts_ns", "9", "-x");
+        Assert.Equal(0, code);
+        Assert.Equal(Run("rd", path, $"{k.InitUtsNs:x}", "--16", "-N", "9", "--no-ascii").Out, o);
+        Assert.Matches($"^{k.InitUtsNs:x16}:  [0-9a-f]{{4}}( [0-9a-f]{{4}}){{7}}\n{k.InitUtsNs + 16:x16}:  [0-9a-f]{{4}}\n$", o);
+
         (code, o, _) = Run("rd", path, $"0x{k.LinuxBanner:x}", "--32", "-N", "5");
         Assert.Equal(0, code);
         Assert.Equal(
@@ -186,7 +192,8 @@ public sealed class DumpCommandTests : IDisposable
         var (code, o, _) = Run("rd", path, "7000", "--phys", "--8", "-N", "4");
         Assert.Equal(0, code);
         var p = m.Pages[7];
-        Assert.Equal($"0000000000007000:  {p[0]:x2} {p[1]:x2} {p[2]:x2} {p[3]:x2}", o.Split('\n')[0][..30]);
+        // crash right-aligns the address in 16 columns.
+        Assert.Equal($"            7000:  {p[0]:x2} {p[1]:x2} {p[2]:x2} {p[3]:x2}", o.Split('\n')[0][..30]);
 
         (code, _, var err) = Run("rd", path, "a000", "--phys");
         Assert.Equal(2, code);
@@ -197,7 +204,12 @@ public sealed class DumpCommandTests : IDisposable
     public void Rd_rejects_bad_arguments()
     {
         var path = File("any", KdumpWriter.Write(SyntheticMachine.Sample()));
-        Assert.Equal(1, Run("rd", path, "xyz").Code);
+        // Not hex, so a symbol: not in VMCOREINFO, and this dump has no kallsyms to look in.
+        var (code, _, err) = Run("rd", path, "xyz");
+        Assert.Equal(2, code);
+        Assert.StartsWith("kdx: rd: 'xyz' is not a hex address, and the dump's kallsyms cannot be read: ", err);
+        Assert.Equal(1, Run("rd", path, "0", "5", "-N", "5").Code);
+        Assert.Equal(1, Run("rd", path, "0", "-16", "-64").Code);
         Assert.Equal(1, Run("rd", path, "0", "--8", "--32").Code);
         Assert.Equal(1, Run("rd", path, "0", "-N", "0").Code);
     }
