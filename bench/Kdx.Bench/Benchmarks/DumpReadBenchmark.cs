@@ -43,6 +43,7 @@ public sealed partial class DumpReadBenchmark : IBenchmark
                 File.Delete(output);
         }
 
+        var loadBefore = File.ReadAllText("/proc/loadavg").Split(' ')[0];
         try
         {
             var rows = new List<(string Tool, string Command, Sample Sample)>();
@@ -82,7 +83,10 @@ public sealed partial class DumpReadBenchmark : IBenchmark
                 "(MB = 10^6 bytes; pages that are the shared zero page are not counted, no tool decompresses them).\n\n" +
                 table + "\n" +
                 "\"kdx speedup\" is the row's median wall time over kdx's on all cores. Each command ran once untimed " +
-                "(input in the page cache), then timed (kdx 5 times, makedumpfile 3).\n\n" +
+                "(input in the page cache), then timed (kdx 5 times, makedumpfile 3). The machine is shared: the 1-minute " +
+                $"load average was {loadBefore} before and {File.ReadAllText("/proc/loadavg").Split(' ')[0]} after the run, so " +
+                "the times carry other work's CPU contention (both sides alike, in one run), and the gain from a second " +
+                "thread is mostly hidden by it.\n\n" +
                 "Not the same work: `kdx verify` reads and decompresses every page and checks it is exactly one page, " +
                 "and writes nothing. makedumpfile cannot convert a kdump-compressed file to ELF (`-E` is refused for " +
                 "kdump input), so the peer rows are re-filtering at the same level, which decompresses every page " +
