@@ -8,6 +8,8 @@ public static class Benchmarks
     public static readonly IReadOnlyList<IBenchmark> All =
     [
         new DumpReadBenchmark(),
+        new SourceLinesBenchmark(),
+        new TriageBenchmark(),
     ];
 
     public static int Main(string[] args)

@@ -29,6 +29,9 @@ public static class Seeds
         Put(dir, "notes", "notes", NoteWriter.Write(m, qemuNote: true).Notes);
         var page = SyntheticMachine.Pattern(3, 4096);
         Put(dir, "lzo", "pattern.lzo", Lzo1xTestEncoder.Compress(page));
+        Put(dir, "lines", "v4.debug_line", Kdx.Kernel.Tests.Debuginfo.LineUnitSamples.V4());
+        Put(dir, "lines", "v5.debug_line", Kdx.Kernel.Tests.Debuginfo.LineUnitSamples.V5());
+        Put(dir, "lines", "v4v5.debug_line", [.. Kdx.Kernel.Tests.Debuginfo.LineUnitSamples.V4(), .. Kdx.Kernel.Tests.Debuginfo.LineUnitSamples.V5()]);
         Put(dir, "lzo", "text.lzo", Lzo1xTestEncoder.Compress("Linux version 6.1.0 Linux version 6.1.0 Linux"u8));
     }
 

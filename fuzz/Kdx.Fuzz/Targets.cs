@@ -7,6 +7,7 @@ using Kdx.Dump.Formats.Elf;
 using Kdx.Dump.Formats.Kdump;
 using Kdx.Dump.IO;
 using Kdx.Dump.Notes;
+using Kdx.Kernel.Debuginfo;
 
 namespace Kdx.Fuzz;
 
@@ -20,6 +21,7 @@ public static class Targets
         ["flattened"] = Flattened,
         ["lzo"] = Lzo,
         ["notes"] = Notes,
+        ["lines"] = Lines,
     };
 
     private static MemoryByteSource Source(byte[] bytes) => new("fuzz", bytes);
@@ -103,6 +105,26 @@ public static class Targets
             foreach (var n in notes)
                 if (n.IsVmcoreInfo)
                     _ = VmcoreInfo.Parse(n.Descriptor).Symbol("init_top_pgt");
+        }
+        catch (DumpFormatException)
+        {
+        }
+    }
+
+    // .debug_line_str for the fuzzed units: a few paths at small offsets.
+    private static readonly byte[] FuzzLineStr = "/src\0inc\0include/linux\0"u8.ToArray();
+
+    /// <summary>The bytes are a whole .debug_line section: index every sequence, then look up addresses across the low 64 KiB and at 0x1000 steps.</summary>
+    private static void Lines(byte[] bytes)
+    {
+        try
+        {
+            var table = new LineTable("fuzz", bytes, FuzzLineStr, FuzzLineStr);
+            _ = table.SequenceCount;
+            for (ulong a = 0; a < 0x10000; a += 0x3f1)
+                _ = table.Lookup(a)?.ToString();
+            for (ulong a = 0x1000; a < 0x1040; a++)
+                _ = table.Lookup(a);
         }
         catch (DumpFormatException)
         {

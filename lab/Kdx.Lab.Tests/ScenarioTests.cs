@@ -80,6 +80,18 @@ public class ScenarioTests
         Assert.Contains("-nokaslr-la57", (a with { Kaslr = false, La57 = true }).CacheName("0123456789abcdef"));
     }
 
+    [Fact]
+    public void A_further_boot_is_its_own_cache_entry_and_boot_0_keeps_the_old_key()
+    {
+        var a = Make("qemu-kdump-zlib");
+        Assert.DoesNotContain("boot", a.Canonical()); // existing cache entries keep their names
+        Assert.Equal(a.Canonical(), (a with { Boot = 0 }).Canonical());
+        Assert.NotEqual(a.Canonical(), (a with { Boot = 1 }).Canonical());
+        Assert.NotEqual((a with { Boot = 1 }).Canonical(), (a with { Boot = 2 }).Canonical());
+        Assert.Contains("1024m2c-boot1_", (a with { Boot = 1 }).CacheName("0123456789abcdef"));
+        Assert.Throws<LabException>(() => (a with { Boot = -1 }).Validate());
+    }
+
     [Theory]
     [InlineData("6.1.0-56-amd64", "amd64")]
     [InlineData("6.1.0-56-cloud-amd64", "cloud-amd64")]

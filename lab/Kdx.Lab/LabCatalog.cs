@@ -30,7 +30,13 @@ public static class LabCatalog
         ["kdump-kdx:-l,-d,31", "kdump-kdx:-F,-c,-d,31", "kdump-mdf:-l,-d,31"], files: [$"{kdx}:kdx"]);
 
     /// <summary>One QEMU-captured scenario per crash kind (the crashtest module drives oops, bug, warn, softlockup, hung).</summary>
-    public static Scenario Kind(CrashKind kind) => ScenarioOptions.Create("default", kind.ToString(), [CaptureSpec.QemuKdumpZlib]);
+    public static Scenario Kind(CrashKind kind) => Kind(kind, 0);
+
+    /// <summary>
+    /// The same scenario as <see cref="Kind(CrashKind)"/> booted again as a separate cache entry
+    /// (<paramref name="boot"/> &gt; 0): another KASLR offset, other PIDs, the same crash.
+    /// </summary>
+    public static Scenario Kind(CrashKind kind, int boot) => ScenarioOptions.Create("default", kind.ToString(), [CaptureSpec.QemuKdumpZlib], boot: boot);
 
     /// <summary>5-level paging (NUMBER(pgtable_l5_enabled)=1) with KASLR on.</summary>
     public static Scenario La57Qemu() => ScenarioOptions.Create("default", "sysrq", [CaptureSpec.QemuElf], la57: true);

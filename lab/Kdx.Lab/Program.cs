@@ -15,11 +15,12 @@ var script = new Option<string?>("--script") { Description = "guest shell script
 var oracles = new Option<bool>("--oracles") { Description = "also store crash 9 (with the -dbg vmlinux), drgn and makedumpfile 1.7.8 views of the dump" };
 var file = new Option<string[]>("--file") { Description = "host file to put in the guest as /lab/NAME: PATH[:NAME] (repeatable), e.g. a NativeAOT kdx" };
 var captureScript = new Option<string?>("--capture-script") { Description = "shell script the kdump capture kernel runs before its collectors" };
+var boot = new Option<int>("--boot") { Description = "another boot of the same scenario, cached separately (1, 2...; 0 is the usual one)" };
 var cmdline = new Option<string>("--cmdline") { Description = "extra kernel command line", DefaultValueFactory = _ => "" };
 
 var build = new Command("build", "Build (or reuse from the cache) one scenario and print its directory")
 {
-    kernel, crash, capture, ram, cpus, nokaslr, la57, crashkernel, module, file, script, captureScript, cmdline, oracles,
+    kernel, crash, capture, ram, cpus, nokaslr, la57, crashkernel, module, file, script, captureScript, cmdline, oracles, boot,
 };
 build.SetAction(parse =>
 {
@@ -27,7 +28,7 @@ build.SetAction(parse =>
         parse.GetValue(kernel)!, parse.GetValue(crash)!, parse.GetValue(capture) ?? [], parse.GetValue(ram),
         parse.GetValue(cpus), !parse.GetValue(nokaslr), parse.GetValue(la57), parse.GetValue(crashkernel),
         parse.GetValue(module) ?? [], parse.GetValue(script), parse.GetValue(cmdline)!,
-        parse.GetValue(captureScript), parse.GetValue(file) ?? []);
+        parse.GetValue(captureScript), parse.GetValue(file) ?? [], parse.GetValue(boot));
     var result = LabBuilder.Build(scenario, Console.Error);
     if (parse.GetValue(oracles))
         Console.Error.WriteLine("oracle outputs: " + Oracles.Ensure(result, Console.Error));

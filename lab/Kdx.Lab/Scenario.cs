@@ -106,6 +106,12 @@ public sealed record Scenario
     public string? CaptureScriptPath { get; init; }
     public string ExtraCmdline { get; init; } = "";
 
+    /// <summary>
+    /// Which boot of an otherwise identical scenario: 0 is the usual one; 1, 2... are further,
+    /// separately cached boots (their own KASLR offset, PIDs and timing). Only the cache key sees it.
+    /// </summary>
+    public int Boot { get; init; }
+
     public bool UsesKdump => Captures.Count > 0 && !Captures[0].IsQemu;
 
     /// <summary>Kernel flavor from the release: amd64, cloud-amd64, rt-amd64.</summary>
@@ -141,6 +147,8 @@ public sealed record Scenario
                 throw new LabException($"guest file name '{f.GuestName}' must be a plain name not used by the lab");
         if (Captures.Any(c => c.Method == CaptureSpec.KdumpKdx) && !ExtraFiles.Any(f => f.GuestName == "kdx"))
             throw new LabException("kdump-kdx runs /lab/kdx: add --file PATH:kdx with a NativeAOT kdx (dotnet publish src/Kdx.Cli -c Release -p:KdxAot=true)");
+        if (Boot is < 0 or > 99)
+            throw new LabException("boot must be 0..99");
         if (CaptureScriptPath is not null && !UsesKdump)
             throw new LabException("--capture-script runs in the kdump capture kernel: it needs a kdump capture");
         if (!System.Text.RegularExpressions.Regex.IsMatch(Kernel, @"^\d+\.\d+\.\d+-\d+-[a-z0-9-]+$"))
@@ -164,6 +172,8 @@ public sealed record Scenario
             sb.Append("script=").Append(Path.GetFileName(ScriptPath)).Append(';');
         if (CaptureScriptPath is not null)
             sb.Append("capture-script=").Append(Path.GetFileName(CaptureScriptPath)).Append(';');
+        if (Boot > 0)
+            sb.Append(CultureInfo.InvariantCulture, $"boot={Boot};");
         return sb.ToString();
     }
 
@@ -174,7 +184,7 @@ public sealed record Scenario
         var caps = string.Join('+', Captures.Select(c => c.Id));
         if (caps.Length > 60)
             caps = caps[..60];
-        var shape = $"{RamMiB}m{Cpus}c{(Kaslr ? "" : "-nokaslr")}{(La57 ? "-la57" : "")}";
+        var shape = $"{RamMiB}m{Cpus}c{(Kaslr ? "" : "-nokaslr")}{(La57 ? "-la57" : "")}{(Boot > 0 ? $"-boot{Boot}" : "")}";
         return $"{Kernel}_{crash}_{caps}_{shape}_{inputsHash[..10]}";
     }
 }

@@ -6,7 +6,7 @@ public static class ScenarioOptions
     public static Scenario Create(string kernel, string crash, IEnumerable<string> captures, int ramMiB = 1024,
         int cpus = 2, bool kaslr = true, bool la57 = false, int crashKernelMiB = 256,
         IEnumerable<string>? modules = null, string? script = null, string cmdline = "", string? captureScript = null,
-        IEnumerable<string>? files = null)
+        IEnumerable<string>? files = null, int boot = 0)
     {
         if (!Enum.TryParse<CrashKind>(crash, ignoreCase: true, out var kind) || !Enum.IsDefined(kind) || crash.All(char.IsAsciiDigit))
             throw new LabException($"unknown crash kind '{crash}' (sysrq, nmi, oops, bug, warn, softlockup, hung, oom, script)");
@@ -44,6 +44,7 @@ public static class ScenarioOptions
             ScriptPath = script is null ? null : Path.GetFullPath(script),
             CaptureScriptPath = captureScript is null ? null : Path.GetFullPath(captureScript),
             ExtraCmdline = cmdline.Trim(),
+            Boot = boot,
         };
         s.Validate();
         return s;

@@ -24,6 +24,7 @@ public static class KdxProgram
         new StructCommand(),
         new BtCommand(),
         new DisCommand(),
+        new TriageCommand(),
         new DoctorCommand(),
         new NmiCommand(),
         new CaptureCommand(),

@@ -30,6 +30,8 @@ public sealed class BtCommand : KdxCommand
         {
             dumps, target, all, cpu, full, json, verbose,
         };
+        var source = new SourceLineOptions();
+        source.AddTo(command, withSource: false);
         command.SetAction(parse =>
         {
             var t = parse.GetValue(target);
@@ -61,14 +63,15 @@ public sealed class BtCommand : KdxCommand
                 traces.Add(bt.ForCpu(panic));
             }
             var o = parse.InvocationConfiguration.Output;
+            using var lines = source.Open(parse, kernel, parse.GetValue(json) ? parse.InvocationConfiguration.Error : o);
             if (parse.GetValue(json))
-                WriteJson(kernel, traces, o);
+                WriteJson(kernel, traces, o, lines);
             else
                 for (var i = 0; i < traces.Count; i++)
                 {
                     if (i > 0)
                         o.WriteLine();
-                    Write(kernel, bt, traces[i], parse.GetValue(full), o);
+                    Write(kernel, bt, traces[i], parse.GetValue(full), o, lines);
                     if (parse.GetValue(verbose) && traces[i].Method == UnwindMethod.Orc)
                         o.WriteLine($"(unwound with {traces[i].MethodDetail})");
                 }
@@ -90,7 +93,7 @@ public sealed class BtCommand : KdxCommand
         string.Create(CultureInfo.InvariantCulture,
             $"PID: {b.Task.Pid,-8} TASK: {b.Task.Address:x16}  CPU: {(b.Cpu is { } c ? c.ToString(CultureInfo.InvariantCulture) : "-"),-4} COMMAND: \"{b.Task.Comm}\"");
 
-    public static void Write(DumpedKernel kernel, Backtracer bt, Backtrace b, bool full, TextWriter o)
+    public static void Write(DumpedKernel kernel, Backtracer bt, Backtrace b, bool full, TextWriter o, FrameLines? lines = null)
     {
         var inv = CultureInfo.InvariantCulture;
         o.WriteLine(Header(b));
@@ -99,6 +102,8 @@ public sealed class BtCommand : KdxCommand
             var f = b.Frames[i];
             if (f.Stack != "user")
                 o.WriteLine(string.Create(inv, $"{"#" + f.Index.ToString(inv),3} [{f.Slot:x16}] {f.Name} at {f.Ip:x16}{(f.Module is { } mod ? $" [{mod}]" : "")}{(f.FramePointerGuess ? " (frame pointer)" : "")}{(f.CfaFromCode ? " (no ORC: CFA from code)" : "")}"));
+            if (lines?.ForFrame(b, f) is { } line)
+                o.WriteLine("    " + FrameLines.Format(line));
             if (full && i + 1 < b.Frames.Count && b.Frames[i + 1].Stack == f.Stack && f.Regs is null)
                 WriteWords(kernel, f.Slot + 8, b.Frames[i + 1].Slot, o);
             if (f.Regs is { } r)
@@ -170,7 +175,7 @@ public sealed class BtCommand : KdxCommand
 
     private static string Hex(ulong v) => "0x" + v.ToString("x", CultureInfo.InvariantCulture);
 
-    public static void WriteJson(DumpedKernel kernel, IReadOnlyList<Backtrace> traces, TextWriter o)
+    public static void WriteJson(DumpedKernel kernel, IReadOnlyList<Backtrace> traces, TextWriter o, FrameLines? lines = null)
     {
         using var stream = new MemoryStream();
         using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
@@ -193,6 +198,11 @@ public sealed class BtCommand : KdxCommand
                 foreach (var f in b.Frames)
                 {
                     w.WriteStartObject();
+                    if (lines?.ForFrame(b, f) is { } line)
+                    {
+                        w.WriteString("file", line.File);
+                        w.WriteNumber("line", line.Line);
+                    }
                     if (f.Stack == "user")
                         w.WriteBoolean("user", true);
                     else

@@ -1,13 +1,13 @@
 // `kdx dis DUMP ADDR|SYMBOL[+off] [-c N]`: disassembles kernel text straight from the dump with
-// Iced, in crash's AT&T shape (`0xaddr <sym+off>:\tinsn`), branch and memory targets named from
-// kallsyms. A bare symbol without a count disassembles the whole function.
+// Iced (Kdx.Kernel.Code.KernelDisassembler), in crash's AT&T shape (`0xaddr <sym+off>:\tinsn`),
+// branch and memory targets named from kallsyms. A bare symbol without a count disassembles the whole function.
 using System.CommandLine;
 using System.Globalization;
-using Iced.Intel;
 using Kdx.Dump;
 using Kdx.Kernel;
 using Kdx.Kernel.Arch.X86_64;
-using Kdx.Kernel.Memory;
+using Kdx.Kernel.Code;
+using Kdx.Kernel.Debuginfo;
 using Kdx.Kernel.Symbols;
 
 namespace Kdx.Cli.Commands;
@@ -25,6 +25,8 @@ public sealed class DisCommand : KdxCommand
         var where = new Argument<string>("WHERE") { Description = "A kernel address (hex) or SYMBOL[+offset] (offset decimal or 0x hex)." };
         var count = new Option<int?>("--count", "-c") { Description = "Number of instructions (default: the whole function for a bare symbol, else 1)." };
         var command = new Command("dis", "Disassemble kernel code from the dump, branch targets named from kallsyms.") { dumpArg, where, count };
+        var source = new SourceLineOptions();
+        source.AddTo(command, withSource: false);
         command.SetAction(parse =>
         {
             var n = parse.GetValue(count);
@@ -36,7 +38,9 @@ public sealed class DisCommand : KdxCommand
             ulong? end = null;
             if (n is null && bare && kernel.Symbols.Resolve(address) is { } s)
                 end = address + Math.Min(s.Size, MaxFunctionBytes);
-            Disassemble(kernel, address, n ?? (end is null ? 1 : MaxCount), end, parse.InvocationConfiguration.Output);
+            var o = parse.InvocationConfiguration.Output;
+            using var lines = source.Open(parse, kernel, o);
+            Disassemble(kernel, address, n ?? (end is null ? 1 : MaxCount), end, o, lines);
             return ExitCodes.Ok;
         });
         return command;
@@ -71,78 +75,19 @@ public sealed class DisCommand : KdxCommand
         }
     }
 
-    public static void Disassemble(DumpedKernel kernel, ulong address, int count, ulong? end, TextWriter o)
+    /// <param name="lines">With -l: a "FILE: LINE" line (crash's dis -l shape) before each instruction whose source position differs from the previous one's.</param>
+    public static void Disassemble(DumpedKernel kernel, ulong address, int count, ulong? end, TextWriter o, FrameLines? lines = null)
     {
-        var reader = new DumpCodeReader(kernel.Memory, address);
-        var decoder = Decoder.Create(64, reader, address);
-        var formatter = new GasFormatter(new KallsymsResolver(kernel.Symbols));
-        formatter.Options.FirstOperandCharIndex = 7;
-        var text = new StringOutput();
-        for (var i = 0; i < count && (end is null || decoder.IP < end); i++)
+        SourceLine? lastLine = null;
+        foreach (var insn in KernelDisassembler.Decode(kernel.Memory, kernel.Symbols, address, count, end))
         {
-            var ip = decoder.IP;
-            decoder.Decode(out var insn);
-            if (reader.Failure is { } failure)
+            if (insn.Failure is null && lines?.ForAddress(insn.Address, null, null) is { } line
+                && (lastLine is null || line.File != lastLine.File || line.Line != lastLine.Line))
             {
-                o.WriteLine($"0x{ip:x16}: ({failure})");
-                return;
+                o.WriteLine(FrameLines.Format(line));
+                lastLine = line;
             }
-            formatter.Format(insn, text);
-            var where = kernel.Symbols.Resolve(ip) is { } s
-                ? string.Create(CultureInfo.InvariantCulture, $" <{s.Symbol.Name}+{s.Offset}>")
-                : "";
-            o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"0x{ip:x16}{where}:\t{(insn.IsInvalid ? "(bad)" : text.ToStringAndReset())}"));
-            text.Reset();
-        }
-    }
-
-    /// <summary>Feeds Iced one page at a time from the dump; stops at the first unreadable byte and says why.</summary>
-    private sealed class DumpCodeReader(IKernelMemory memory, ulong start) : CodeReader
-    {
-        private readonly byte[] _page = new byte[4096];
-        private ulong _pageBase = ulong.MaxValue;
-        private ulong _next = start;
-
-        public string? Failure { get; private set; }
-
-        public override int ReadByte()
-        {
-            if (Failure is not null)
-                return -1;
-            var pageBase = _next & ~4095UL;
-            if (pageBase != _pageBase)
-            {
-                try
-                {
-                    memory.Read(pageBase, _page);
-                    _pageBase = pageBase;
-                }
-                catch (Exception e) when (e is PageNotInDumpException or UnmappedAddressException)
-                {
-                    Failure = e.Message;
-                    return -1;
-                }
-            }
-            return _page[(int)(_next++ - pageBase)];
-        }
-    }
-
-    /// <summary>Names branch targets and absolute addresses the way crash does: <c>addr &lt;sym+off&gt;</c>.</summary>
-    private sealed class KallsymsResolver(SymbolTable symbols) : ISymbolResolver
-    {
-        public bool TryGetSymbol(in Instruction instruction, int operand, int instructionOperand, ulong address, int addressSize, out SymbolResult symbol)
-        {
-            // Branch targets always; other addresses (immediates, displacements) only near a symbol's
-            // start, so a constant that happens to point into a big table is not dressed up as code.
-            var branch = instruction.FlowControl is not FlowControl.Next;
-            if (address >= 0xffff800000000000 && symbols.Resolve(address) is { } s && s.Size < (1UL << 24) && (branch || s.Offset < 0x1000))
-            {
-                var name = s.Offset == 0 ? s.Symbol.Name : string.Create(CultureInfo.InvariantCulture, $"{s.Symbol.Name}+{s.Offset}");
-                symbol = new SymbolResult(address, $"0x{address:x} <{name}>");
-                return true;
-            }
-            symbol = default;
-            return false;
+            o.WriteLine(insn.ToString());
         }
     }
 }

@@ -4,6 +4,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Kdx.Kernel.Log;
+using Kdx.Kernel.Nmi;
 using Kdx.Setup.Nmi;
 
 namespace Kdx.Cli.Commands;
@@ -36,7 +37,7 @@ public sealed class NmiDiscoverCommand : KdxCommand
                 "-" => ReadAll(Console.In),
                 _ => (IReadOnlyList<string>)File.ReadAllLines(file),
             };
-            Print(NmiLogScanner.Scan(lines), lines.Count, r.InvocationConfiguration.Output);
+            Print(NmiLogSummary.Scan(lines), lines.Count, r.InvocationConfiguration.Output);
             return ExitCodes.Ok;
         });
         return cmd;

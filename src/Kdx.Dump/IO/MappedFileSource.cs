@@ -74,6 +74,34 @@ public sealed unsafe class MappedFileSource : IByteSource
     [DllImport("libc", EntryPoint = "madvise")]
     private static extern int Madvise(nint address, nuint length, int advice);
 
+    /// <summary>
+    /// The mapped bytes at [offset, offset+length) without copying, for parsers that walk large
+    /// file regions (DWARF sections of a debug vmlinux). Valid until the source is disposed.
+    /// </summary>
+    public ReadOnlyMemory<byte> Slice(long offset, int length)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (offset < 0 || length < 0 || offset > Length || length > Length - offset)
+            throw new DumpFormatException(Name, offset, $"{length} bytes at 0x{offset:x} run past the end of the file (length 0x{Length:x})");
+        return length == 0 ? ReadOnlyMemory<byte>.Empty : new MappedRegion(_base + offset, length).Memory;
+    }
+
+    /// <summary>A Memory&lt;byte&gt; over part of the mapping; the mapping itself is owned by the source.</summary>
+    private sealed class MappedRegion(byte* pointer, int length) : System.Buffers.MemoryManager<byte>
+    {
+        public override Span<byte> GetSpan() => new(pointer, length);
+
+        public override System.Buffers.MemoryHandle Pin(int elementIndex = 0) => new(pointer + elementIndex);
+
+        public override void Unpin()
+        {
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+        }
+    }
+
     public void Dispose()
     {
         if (_disposed)

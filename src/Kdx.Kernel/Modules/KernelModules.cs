@@ -37,7 +37,7 @@ public static class KernelModules
     }
 
     /// <summary>taint_flags[bit].c_true for each set bit (the kernel's table, so no letter list here).</summary>
-    private static string Letters(DumpedKernel kernel, ulong taints)
+    public static string Letters(DumpedKernel kernel, ulong taints)
     {
         if (taints == 0 || kernel.SymbolAddress("taint_flags") is not { } table)
             return "";

@@ -2,6 +2,7 @@
 // injects NMIs through the QEMU monitor, and keeps the console and the dumps.
 using System.Text.RegularExpressions;
 using Kdx.Lab;
+using Kdx.Kernel.Nmi;
 using Kdx.Setup.Nmi;
 
 namespace Kdx.Setup.Tests.Nmi;
@@ -88,7 +89,7 @@ public class NmiLabTests
         Assert.Equal("elf", Assert.Single(lab.Metadata.Captures).Format);
 
         // kdx nmi discover reads the same console: every code nmimgr logged is found.
-        var found = NmiLogScanner.Scan(console.Split('\n'));
+        var found = NmiLogSummary.Scan(console.Split('\n'));
         Assert.Contains(found, c => c.Code == code && c.Sources.HasFlag(NmiSource.Nmimgr));
         Assert.Contains(found, c => c.LastAction == NmiAction.Panicked);
     }

@@ -1,4 +1,5 @@
 // Tests for NMI discovery on recorded kernel log text in the formats dmesg, journalctl, /dev/kmsg and makedumpfile write.
+using Kdx.Kernel.Nmi;
 using Kdx.Setup.Nmi;
 
 namespace Kdx.Setup.Tests.Nmi;
@@ -26,7 +27,7 @@ public class NmiLogScannerTests
     [Fact]
     public void Dmesg_codes_counts_and_times()
     {
-        var codes = NmiLogScanner.Scan(Dmesg.Split('\n'));
+        var codes = NmiLogSummary.Scan(Dmesg.Split('\n'));
         Assert.Equal([0x20, 0x21, 0x61, 0xa1], codes.Select(c => c.Code));
 
         var c21 = codes.Single(c => c.Code == 0x21);
@@ -58,7 +59,7 @@ public class NmiLogScannerTests
             "[    7.905658] Dazed and confused, but trying to continue",
             "[    9.000000] Uhhuh. NMI received for unknown reason 31 on CPU 0.",
         ];
-        var codes = NmiLogScanner.Scan(lines);
+        var codes = NmiLogSummary.Scan(lines);
         var c21 = codes.Single(c => c.Code == 0x21);
         Assert.Equal((1, NmiSource.Nmimgr | NmiSource.Unknown, "0x31"), (c21.Count, c21.Sources, $"0x{c21.KernelVariants.Codes().Single():x2}"));
         // The later line has no nmimgr line before it: its own event under the kernel's code.
@@ -72,7 +73,7 @@ public class NmiLogScannerTests
     public void Recorded_guest_dmesg()
     {
         var path = Path.Combine(NmiModuleBuildTests.RepoRoot(), "tests/Kdx.Setup.Tests/Nmi/testdata/qemu-6.1-dmesg.txt");
-        var codes = NmiLogScanner.Scan(File.ReadLines(path));
+        var codes = NmiLogSummary.Scan(File.ReadLines(path));
         Assert.Equal([0x21, 0x31], codes.Select(c => c.Code));
         var c21 = codes[0];
         Assert.Equal((2, "5.866045", "11.394937", NmiSource.Nmimgr | NmiSource.Unknown, NmiAction.Passed),
@@ -92,7 +93,7 @@ public class NmiLogScannerTests
             "Nov 23 02:15:00 node7 kernel: [ 5000.123456] Uhhuh. NMI received for unknown reason 30 on CPU 0.",
             "Nov 23 02:16:00 node7 systemd[1]: Started Session 4 of User root (NMI test).",
         ];
-        var c = Assert.Single(NmiLogScanner.Scan(lines));
+        var c = Assert.Single(NmiLogSummary.Scan(lines));
         Assert.Equal((0x30, 2, "2026-11-23T02:10:11+0000", "Nov 23 02:15:00"), (c.Code, c.Count, c.FirstSeen, c.LastSeen));
     }
 
@@ -106,7 +107,7 @@ public class NmiLogScannerTests
             "[   44.000001] [    C0] nmimgr: Handling new NMI type:1 event:0x00 (0)",
             "[   44.000002] [    C0] nmimgr: Dropping NMI event 0x00 (0)",
         ];
-        var codes = NmiLogScanner.Scan(lines);
+        var codes = NmiLogSummary.Scan(lines);
         var a0 = codes.Single(c => c.Code == 0xa0);
         Assert.Equal(("12.345678", NmiAction.Panicked), (a0.FirstSeen, a0.LastAction));
         var zero = codes.Single(c => c.Code == 0);
@@ -116,14 +117,14 @@ public class NmiLogScannerTests
     [Fact]
     public void Records_from_a_printk_reader_need_no_text_prefix()
     {
-        var codes = NmiLogScanner.Scan(new[] { new NmiLogLine("100.5", "Uhhuh. NMI received for unknown reason 2d on CPU 0.") });
+        var codes = NmiLogSummary.Scan(new[] { new NmiLogLine("100.5", "Uhhuh. NMI received for unknown reason 2d on CPU 0.") });
         Assert.Equal((0x2d, "100.5"), (codes[0].Code, codes[0].FirstSeen));
     }
 
     [Fact]
     public void Lines_without_timestamps_are_located_by_line_number()
     {
-        var codes = NmiLogScanner.Scan(["boot", "Uhhuh. NMI received for unknown reason 2d on CPU 0."]);
+        var codes = NmiLogSummary.Scan(["boot", "Uhhuh. NMI received for unknown reason 2d on CPU 0."]);
         Assert.Equal("line 2", codes[0].FirstSeen);
     }
 
@@ -137,6 +138,6 @@ public class NmiLogScannerTests
             "[    0.3] INFO: NMI handler (perf_event_nmi_handler) took too long to run: 1.2 msecs",
             "[    0.4] nmimgr: loaded: ignore=0-15 drop= panic=40-41 protect_dump=1",
         ];
-        Assert.Empty(NmiLogScanner.Scan(lines));
+        Assert.Empty(NmiLogSummary.Scan(lines));
     }
 }

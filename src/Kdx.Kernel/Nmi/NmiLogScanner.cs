@@ -1,8 +1,9 @@
-// NMI discovery: finds event codes in kernel log text (dmesg, journal, /dev/kmsg, a vmcore's printk log) from nmimgr's and the kernel's own lines.
+// NMI events in kernel log text (dmesg, journal, /dev/kmsg, a vmcore's printk log) from nmimgr's and the
+// kernel's own lines. Here in Kdx.Kernel so that both NMI discovery (Kdx.Setup) and triage read them.
 using System.Globalization;
 using System.Text.RegularExpressions;
 
-namespace Kdx.Setup.Nmi;
+namespace Kdx.Kernel.Nmi;
 
 /// <summary>One kernel log record: its timestamp as the source wrote it (or null) and the message text.</summary>
 public sealed partial record NmiLogLine(string? Timestamp, string Text)
@@ -79,16 +80,12 @@ public enum NmiAction
     Panicked,
 }
 
-/// <summary>One NMI event found in the log.</summary>
 /// <summary>
 /// One NMI event found in the log. <paramref name="KernelCode"/> is the code the kernel printed for
 /// the same event when it differs from nmimgr's: the two reads of port 0x61 are microseconds
 /// apart and its bits 0x10 (refresh toggle) and 0x20 (timer 2 output) are live.
 /// </summary>
 public sealed record NmiSighting(int Code, NmiSource Source, string? Timestamp, int LineNumber, int? Cpu, int? NmiType, int? KernelCode = null);
-
-/// <summary>All events with one code.</summary>
-public sealed record NmiCodeSummary(int Code, int Count, string FirstSeen, string LastSeen, NmiSource Sources, NmiAction LastAction, int? LastCpu, NmiCodeSet KernelVariants = default);
 
 /// <summary>
 /// Scans kernel log lines for NMI events. One physical NMI can leave two lines: nmimgr's
@@ -109,20 +106,24 @@ public sealed partial class NmiLogScanner
 
     public IReadOnlyList<NmiSighting> Sightings => _sightings;
 
-    public static IReadOnlyList<NmiCodeSummary> Scan(IEnumerable<string> rawLines)
+    /// <summary>What nmimgr last did with each code whose outcome its log states.</summary>
+    public IReadOnlyDictionary<int, NmiAction> LastActions => _lastAction;
+
+    /// <summary>Scans raw log lines (any format <see cref="NmiLogLine.Parse"/> knows).</summary>
+    public static NmiLogScanner Of(IEnumerable<string> rawLines)
     {
         var s = new NmiLogScanner();
         foreach (var raw in rawLines)
             s.Add(NmiLogLine.Parse(raw));
-        return s.Summarize();
+        return s;
     }
 
-    public static IReadOnlyList<NmiCodeSummary> Scan(IEnumerable<NmiLogLine> lines)
+    public static NmiLogScanner Of(IEnumerable<NmiLogLine> lines)
     {
         var s = new NmiLogScanner();
         foreach (var line in lines)
             s.Add(line);
-        return s.Summarize();
+        return s;
     }
 
     public void Add(NmiLogLine line)
@@ -187,28 +188,6 @@ public sealed partial class NmiLogScanner
             }
             _sightings.Add(new(code, source, line.Timestamp, _lineNumber, cpu, null));
         }
-    }
-
-    public IReadOnlyList<NmiCodeSummary> Summarize()
-    {
-        var byCode = new SortedDictionary<int, NmiCodeSummary>();
-        foreach (var s in _sightings)
-        {
-            var seen = s.Timestamp ?? $"line {s.LineNumber}";
-            var variants = s.KernelCode is { } k ? NmiCodeSet.Of(k) : NmiCodeSet.Empty;
-            if (byCode.TryGetValue(s.Code, out var sum))
-                byCode[s.Code] = sum with
-                {
-                    Count = sum.Count + 1,
-                    LastSeen = seen,
-                    Sources = sum.Sources | s.Source,
-                    LastCpu = s.Cpu ?? sum.LastCpu,
-                    KernelVariants = sum.KernelVariants.Union(variants),
-                };
-            else
-                byCode[s.Code] = new(s.Code, 1, seen, seen, s.Source, NmiAction.None, s.Cpu, variants);
-        }
-        return [.. byCode.Values.Select(v => v with { LastAction = _lastAction.GetValueOrDefault(v.Code) })];
     }
 
     [GeneratedRegex(@"nmimgr: Handling new NMI type:(?<type>\d+) event:0x(?<hex>[0-9a-fA-F]{1,2})\b")]
