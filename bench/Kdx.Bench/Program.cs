@@ -8,6 +8,7 @@ public static class Benchmarks
     public static readonly IReadOnlyList<IBenchmark> All =
     [
         new BacktraceBenchmark(),
+        new DumpReadBenchmark(),
         new SourceLinesBenchmark(),
         new TriageBenchmark(),
     ];

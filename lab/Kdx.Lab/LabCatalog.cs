@@ -11,6 +11,10 @@ public static class LabCatalog
         "kdump-mdf:-l,-d,31", "kdump-mdf:-c,-d,31", "kdump-mdf:-c,-d,1", "kdump-mdf:-F,-l,-d,31", "kdump-mdf:--split,-l,-d,31",
     ]);
 
+    /// <summary>A real kdump capture of a sysrq crash by makedumpfile 1.7.2 -l -d 1 in the guest: lzo, only zero
+    /// pages left out, so it holds every page the 1 GiB guest used (the read-every-page benchmark's input).</summary>
+    public static Scenario SysrqKdumpLzoLevel1() => ScenarioOptions.Create("default", "sysrq", ["kdump-mdf:-l,-d,1"]);
+
     /// <summary>QEMU's own dumps of a sysrq crash: ELF (with VMCOREINFO via -device vmcoreinfo) and kdump-zlib.</summary>
     public static Scenario SysrqQemu() => ScenarioOptions.Create("default", "sysrq", [CaptureSpec.QemuElf, CaptureSpec.QemuKdumpZlib]);
 

@@ -13,6 +13,7 @@ public static class KdxProgram
     public static IReadOnlyList<KdxCommand> Commands() =>
     [
         new InfoCommand(),
+        new VerifyCommand(),
         new RdCommand(),
         new LogCommand(),
         new SymCommand(),

@@ -45,6 +45,15 @@ public abstract class DumpFileBase : IDumpFile
 
     public abstract void Dispose();
 
+    /// <summary>The files and pfn ranges a whole-dump scan covers (several for a split set).</summary>
+    internal virtual IEnumerable<(DumpFileBase File, ulong Start, ulong End)> ScanRanges() => [(this, 0, MaxPfn)];
+
+    /// <summary>
+    /// Reads every stored page of pfns [<paramref name="start"/>, <paramref name="end"/>) into the
+    /// worker's buffer, counting each pfn by state and reporting damaged pages instead of throwing.
+    /// </summary>
+    internal abstract void ScanChunk(ulong start, ulong end, PageScanWorker worker);
+
     /// <summary>The first VMCOREINFO note among <paramref name="notes"/>, parsed.</summary>
     protected static VmcoreInfo? FindVmcoreInfo(IReadOnlyList<ElfNote> notes)
     {

@@ -1,4 +1,4 @@
-// `kdx info` and `kdx rd` run through KdxProgram.Run on synthetic dump files: their output, and
+// `kdx info`, `kdx verify` and `kdx rd` run through KdxProgram.Run on synthetic dump files: their output, and
 // one-line errors with exit code 2 for files that are bad.
 using Kdx.Dump.Compression;
 using Kdx.Dump.Tests.Synthetic;
@@ -115,6 +115,50 @@ public sealed class DumpCommandTests : IDisposable
     }
 
     [Fact]
+    public void Verify_reads_every_page_of_an_intact_dump()
+    {
+        var path = File("intact", KdumpWriter.Write(SyntheticMachine.Sample(), new KdumpOptions { Method = KdumpFlags.Lzo }));
+        var (code, o, err) = Run("verify", path, "-j", "2");
+        Assert.Equal(("", 0), (err, code));
+        Assert.Contains("format:      kdump-compressed v6, lzo, dump level 31\n", o);
+        Assert.Contains("pages:       39 read whole (0.2 MiB from ", o);
+        Assert.Contains("zero 2, excluded 3, hole 20, lost 0\n", o);
+        Assert.Contains("damaged:     0\n", o);
+        Assert.EndsWith("result:      OK: every stored page reads back as a whole page\n", o);
+        (code, o, _) = Run("verify", path, "--quiet");
+        Assert.Equal((0, ""), (code, o));
+    }
+
+    [Fact]
+    public void Verify_lists_damaged_pages_and_exits_2()
+    {
+        var bytes = KdumpWriter.Write(SyntheticMachine.Sample(), new KdumpOptions { Method = KdumpFlags.Zlib });
+        // The last page's data is at the end of the file: flip its last bytes (the zlib checksum).
+        bytes[^1] ^= 0xff;
+        bytes[^2] ^= 0xff;
+        var path = File("damaged", bytes);
+        var (code, o, err) = Run("verify", path, "--quiet");
+        Assert.Equal(2, code);
+        Assert.Contains("damaged:     1\n  pfn 0x2f: " + path + ": offset 0x", o);
+        Assert.Contains("result:      DAMAGED", o);
+        var line = Assert.Single(err.TrimEnd('\n').Split('\n'));
+        Assert.StartsWith($"kdx: {path}: offset 0x", line);
+        Assert.EndsWith("(pfn 0x2f; 1 damaged pages in all)", line);
+    }
+
+    [Fact]
+    public void Verify_of_an_incomplete_dump_exits_3()
+    {
+        var path = File("cut", KdumpWriter.Write(SyntheticMachine.Sample(), new KdumpOptions { WrittenPages = 10 }));
+        var (code, o, err) = Run("verify", path);
+        Assert.Equal(3, code);
+        Assert.Contains("lost 31\n", o);
+        Assert.Contains("result:      INCOMPLETE", o);
+        Assert.Equal($"kdx: {path}: the dump is incomplete (31 pages lost: the writer was cut short)\n", err);
+        Assert.Equal(1, Run("verify", path, "-j", "0").Code);
+    }
+
+    [Fact]
     public void Rd_prints_like_crash()
     {
         var k = new SyntheticKernel(4);
@@ -126,6 +170,12 @@ public sealed class DumpCommandTests : IDisposable
         Assert.Equal(
             $"{a:x16}:  65762078756e694c 2e36206e6f697372   Linux version 6.\n" +
             $"{a + 16:x16}:  746e79732d302e31                    1.0-synt\n", o);
+
+        // A symbol (here from VMCOREINFO), crash's option spellings and COUNT after the address.
+        (code, o, _) = Run("rd", path, "-16", "init_uts_ns", "9", "-x");
+        Assert.Equal(0, code);
+        Assert.Equal(Run("rd", path, $"{k.InitUtsNs:x}", "--16", "-N", "9", "--no-ascii").Out, o);
+        Assert.Matches($"^{k.InitUtsNs:x16}:  [0-9a-f]{{4}}( [0-9a-f]{{4}}){{7}}\n{k.InitUtsNs + 16:x16}:  [0-9a-f]{{4}}\n$", o);
 
         (code, o, _) = Run("rd", path, $"0x{k.LinuxBanner:x}", "--32", "-N", "5");
         Assert.Equal(0, code);
@@ -142,7 +192,8 @@ public sealed class DumpCommandTests : IDisposable
         var (code, o, _) = Run("rd", path, "7000", "--phys", "--8", "-N", "4");
         Assert.Equal(0, code);
         var p = m.Pages[7];
-        Assert.Equal($"0000000000007000:  {p[0]:x2} {p[1]:x2} {p[2]:x2} {p[3]:x2}", o.Split('\n')[0][..30]);
+        // crash right-aligns the address in 16 columns.
+        Assert.Equal($"            7000:  {p[0]:x2} {p[1]:x2} {p[2]:x2} {p[3]:x2}", o.Split('\n')[0][..30]);
 
         (code, _, var err) = Run("rd", path, "a000", "--phys");
         Assert.Equal(2, code);
@@ -153,7 +204,12 @@ public sealed class DumpCommandTests : IDisposable
     public void Rd_rejects_bad_arguments()
     {
         var path = File("any", KdumpWriter.Write(SyntheticMachine.Sample()));
-        Assert.Equal(1, Run("rd", path, "xyz").Code);
+        // Not hex, so a symbol: not in VMCOREINFO, and this dump has no kallsyms to look in.
+        var (code, _, err) = Run("rd", path, "xyz");
+        Assert.Equal(2, code);
+        Assert.StartsWith("kdx: rd: 'xyz' is not a hex address, and the dump's kallsyms cannot be read: ", err);
+        Assert.Equal(1, Run("rd", path, "0", "5", "-N", "5").Code);
+        Assert.Equal(1, Run("rd", path, "0", "-16", "-64").Code);
         Assert.Equal(1, Run("rd", path, "0", "--8", "--32").Code);
         Assert.Equal(1, Run("rd", path, "0", "-N", "0").Code);
     }

@@ -47,7 +47,7 @@ public sealed class DisCommand : KdxCommand
     }
 
     /// <summary>ADDR, SYMBOL or SYMBOL+OFF; <c>Bare</c> is true for a symbol without offset.</summary>
-    public static (ulong Address, bool Bare) Parse(SymbolTable symbols, string text)
+    public static (ulong Address, bool Bare) Parse(SymbolTable symbols, string text, string command = "dis")
     {
         var plus = text.IndexOf('+');
         var name = plus < 0 ? text : text[..plus];
@@ -60,18 +60,18 @@ public sealed class DisCommand : KdxCommand
                 ? ulong.TryParse(off.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var v)
                 : ulong.TryParse(off, NumberStyles.None, CultureInfo.InvariantCulture, out v);
             if (!ok)
-                throw new UsageException($"dis: bad offset in '{text}'");
+                throw new UsageException($"{command}: bad offset in '{text}'");
             return (sym.Address + v, false);
         }
         if (plus >= 0)
-            throw new UsageException($"dis: no symbol '{name}'");
+            throw new UsageException($"{command}: no symbol '{name}'");
         try
         {
             return (RdCommand.ParseAddress(text), false);
         }
         catch (UsageException)
         {
-            throw new UsageException($"dis: '{text}' is neither a symbol nor a hex address");
+            throw new UsageException($"{command}: '{text}' is neither a symbol nor a hex address");
         }
     }
 

@@ -205,6 +205,30 @@ public sealed class FlattenedSource : IByteSource
         return total;
     }
 
+    public bool TryGetSpan(long offset, int length, out ReadOnlySpan<byte> span)
+    {
+        span = default;
+        if (offset < 0 || length < 0 || offset > Length - length)
+            return false;
+        var i = FindSegment(offset);
+        return i < _logical.Length && _logical[i] <= offset && offset + length <= _logical[i] + _length[i]
+            && _file.TryGetSpan(_fileOffset[i] + (offset - _logical[i]), length, out span);
+    }
+
+    // Records are written in file order, so the segments of a logical range are (nearly) one
+    // stretch of the stream: evict from the first one's data to the end of the last one's.
+    public void Evict(long offset, long length)
+    {
+        if (offset < 0 || length <= 0 || _logical.Length == 0 || offset >= Length)
+            return;
+        var first = FindSegment(offset);
+        var last = FindSegment(Math.Min(offset + length, Length) - 1);
+        var from = _fileOffset[first] + Math.Max(0, offset - _logical[first]);
+        var to = _fileOffset[last] + Math.Min(_length[last], offset + length - _logical[last]);
+        if (to > from)
+            _file.Evict(from, to - from);
+    }
+
     // Index of the last segment starting at or before offset (0 when none does).
     private int FindSegment(long offset)
     {

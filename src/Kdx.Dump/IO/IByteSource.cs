@@ -17,6 +17,26 @@ public interface IByteSource : IDisposable
     /// where no record wrote the bytes: those read as zero, as they would in the rebuilt file).
     /// </summary>
     int ReadAt(long offset, Span<byte> destination);
+
+    /// <summary>
+    /// A view of <paramref name="length"/> bytes at <paramref name="offset"/> without copying, when
+    /// the source can give one (a mapped file; a flattened record that holds the whole range).
+    /// The view is valid while the source is open.
+    /// </summary>
+    bool TryGetSpan(long offset, int length, out ReadOnlySpan<byte> span)
+    {
+        span = default;
+        return false;
+    }
+
+    /// <summary>
+    /// Says that <paramref name="length"/> bytes at <paramref name="offset"/> will not be read again
+    /// soon, so a mapping can hand their memory back (the OS keeps them in its page cache). A scan of
+    /// the whole file calls this behind itself to stay within bounded memory.
+    /// </summary>
+    void Evict(long offset, long length)
+    {
+    }
 }
 
 public static class ByteSourceExtensions

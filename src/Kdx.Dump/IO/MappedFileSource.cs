@@ -1,6 +1,7 @@
 // A byte source over a read-only memory-mapped file: dumps are many gigabytes and read at random,
 // so the OS page cache does the buffering and a read is one memcpy.
 using System.IO.MemoryMappedFiles;
+using System.Runtime.InteropServices;
 
 namespace Kdx.Dump.IO;
 
@@ -38,6 +39,40 @@ public sealed unsafe class MappedFileSource : IByteSource
         new ReadOnlySpan<byte>(_base + offset, n).CopyTo(destination);
         return n;
     }
+
+    public bool TryGetSpan(long offset, int length, out ReadOnlySpan<byte> span)
+    {
+        if (offset < 0 || length < 0 || offset > Length - length || _view is null)
+        {
+            span = default;
+            return false;
+        }
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        span = new ReadOnlySpan<byte>(_base + offset, length);
+        return true;
+    }
+
+    // Pages of a read-only shared mapping count in the process's RSS once touched; MADV_DONTNEED
+    // unmaps them from this process (a later read faults them back in from the page cache).
+    public void Evict(long offset, long length)
+    {
+        if (_view is null || _disposed || !OperatingSystem.IsLinux())
+            return;
+        var start = Math.Max(offset, 0);
+        var end = Math.Min(offset + length, Length);
+        // Only whole OS pages inside the range: the pages at its edges may hold a neighbour's data.
+        long mask = Environment.SystemPageSize - 1;
+        var address = (long)_base;
+        var first = (address + start + mask) & ~mask;
+        var last = (address + end) & ~mask;
+        if (last > first)
+            _ = Madvise((nint)first, (nuint)(last - first), MadvDontNeed);
+    }
+
+    private const int MadvDontNeed = 4;
+
+    [DllImport("libc", EntryPoint = "madvise")]
+    private static extern int Madvise(nint address, nuint length, int advice);
 
     /// <summary>
     /// The mapped bytes at [offset, offset+length) without copying, for parsers that walk large

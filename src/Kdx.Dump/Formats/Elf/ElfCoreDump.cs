@@ -207,6 +207,62 @@ public sealed class ElfCoreDump : DumpFileBase
         return new PageCounts(present, null, excluded, MaxPfn - present - excluded - lost, lost);
     }
 
+    internal override void ScanChunk(ulong start, ulong end, PageScanWorker worker)
+    {
+        var ps = (ulong)PageSize;
+        long fileFrom = long.MaxValue, fileTo = 0;
+        for (var pfn = start; pfn < end; pfn++)
+        {
+            switch (GetPageState(pfn))
+            {
+                case PageState.Present:
+                    // Copy the page's file-backed bytes; a page at the edge of a segment may be only
+                    // partly in the file (the first megabyte's ROM holes, for example).
+                    var page = worker.Page.AsSpan();
+                    var stored = 0;
+                    var pageStart = pfn * ps;
+                    for (var at = pageStart; at < pageStart + ps;)
+                    {
+                        var i = FindRange(at);
+                        if (i < 0)
+                        {
+                            var j = ~Array.BinarySearch(_starts, at); // at is in no range: the next one starts after it
+                            at = j < _ranges.Length ? Math.Min(_ranges[j].Start, pageStart + ps) : pageStart + ps;
+                            continue;
+                        }
+                        var r = _ranges[i];
+                        var n = (int)(Math.Min(r.End, pageStart + ps) - at);
+                        if (r.Kind == RangeKind.File)
+                        {
+                            var offset = r.FileOffset + (long)(at - r.Start);
+                            var into = page.Slice((int)(at - pageStart), n);
+                            if (_source.TryGetSpan(offset, n, out var bytes))
+                                bytes.CopyTo(into);
+                            else
+                                _source.ReadExactly(offset, into, "PT_LOAD data");
+                            stored += n;
+                            fileFrom = Math.Min(fileFrom, offset);
+                            fileTo = Math.Max(fileTo, offset + n);
+                        }
+                        at += (ulong)n;
+                    }
+                    worker.Read(stored);
+                    break;
+                case PageState.Excluded:
+                    worker.Excluded++;
+                    break;
+                case PageState.Lost:
+                    worker.Lost++;
+                    break;
+                default:
+                    worker.Holes++;
+                    break;
+            }
+        }
+        if (fileTo > fileFrom)
+            _source.Evict(fileFrom, fileTo - fileFrom);
+    }
+
     protected override int ReadPiece(ulong paddr, Span<byte> destination)
     {
         var i = FindRange(paddr);

@@ -288,6 +288,60 @@ public sealed class KdumpCompressedDump : DumpFileBase
         }
     }
 
+    internal override IEnumerable<(DumpFileBase File, ulong Start, ulong End)> ScanRanges() => [(this, StartPfn, EndPfn)];
+
+    internal override void ScanChunk(ulong start, ulong end, PageScanWorker worker)
+    {
+        var index = Rank(start) - _descBase;
+        var firstDesc = _descOffset + (long)index * PageDesc.Size;
+        long dataFrom = long.MaxValue, dataTo = 0;
+        for (var pfn = start; pfn < end; pfn++)
+        {
+            if (!Bit(_bitmap2, pfn))
+            {
+                if (Bit(_bitmap1, pfn))
+                    worker.Excluded++;
+                else
+                    worker.Holes++;
+                continue;
+            }
+            try
+            {
+                switch (Describe(pfn, index++, out var desc))
+                {
+                    case PageState.Zero:
+                        worker.ZeroPages++;
+                        break;
+                    case PageState.Present:
+                        var size = (int)desc.DataSize;
+                        if (!_source.TryGetSpan(desc.Offset, size, out var data))
+                        {
+                            _source.ReadExactly(desc.Offset, worker.Stored.AsSpan(0, size), "page data");
+                            data = worker.Stored.AsSpan(0, size);
+                        }
+                        PageCompression.DecompressPage((KdumpFlags)desc.Flags, data, worker.Page, _source.Name, desc.Offset);
+                        worker.Read(size);
+                        dataFrom = Math.Min(dataFrom, desc.Offset);
+                        dataTo = Math.Max(dataTo, desc.Offset + size);
+                        break;
+                    default:
+                        worker.Lost++;
+                        break;
+                }
+            }
+            catch (DumpFormatException e)
+            {
+                worker.Damaged(pfn, e);
+            }
+        }
+        // makedumpfile writes page data in pfn order, so this chunk's data and descriptors are
+        // read for the last time.
+        var lastDesc = _descOffset + (long)index * PageDesc.Size;
+        _source.Evict(firstDesc, lastDesc - firstDesc);
+        if (dataTo > dataFrom)
+            _source.Evict(dataFrom, dataTo - dataFrom);
+    }
+
     public override PageCounts CountPages()
     {
         var own = CountOwnPages();

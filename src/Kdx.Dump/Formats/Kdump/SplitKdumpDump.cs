@@ -82,6 +82,11 @@ public sealed class SplitKdumpDump : DumpFileBase
         return new PageCounts(present, zero, excluded, hole, lost);
     }
 
+    internal override IEnumerable<(DumpFileBase File, ulong Start, ulong End)> ScanRanges() =>
+        _parts.Select(p => ((DumpFileBase)p, p.StartPfn, p.EndPfn));
+
+    internal override void ScanChunk(ulong start, ulong end, PageScanWorker worker) => PartFor(start).ScanChunk(start, end, worker);
+
     protected override int ReadPiece(ulong paddr, Span<byte> destination) =>
         PartFor(paddr / (ulong)PageSize).ReadOwnPiece(paddr, destination);
 
