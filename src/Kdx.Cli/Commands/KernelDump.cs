@@ -6,6 +6,7 @@ using System.Text.Json;
 using Kdx.Dump;
 using Kdx.Kernel;
 using Kdx.Kernel.Arch.X86_64;
+using Kdx.Kernel.Memory;
 
 namespace Kdx.Cli.Commands;
 
@@ -26,6 +27,19 @@ internal static class KernelDump
             throw new DumpFormatException(dump.Paths[0], 0, $"the dump has no VMCOREINFO note, so {what} cannot be read without debuginfo");
         }
         return (dump, new DumpedKernel(KernelMemory.Open(dump), info));
+    }
+
+    /// <summary>
+    /// Says on stderr, one crash-like line each ("ps: cannot read ..."), what the dump lacked, and
+    /// returns the exit code: Ok, or Incomplete when anything is missing.
+    /// </summary>
+    public static int ReportGaps(TextWriter stderr, string command, IEnumerable<ReadGap> gaps)
+    {
+        var seen = new HashSet<string>();
+        foreach (var g in gaps)
+            if (seen.Add(g.ToString()))
+                stderr.WriteLine($"{command}: {g}");
+        return seen.Count == 0 ? ExitCodes.Ok : ExitCodes.Incomplete;
     }
 
     /// <summary>Writes one JSON document (indented, UTF-8) built by <paramref name="write"/> to the output.</summary>
