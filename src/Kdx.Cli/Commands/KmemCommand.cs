@@ -11,13 +11,14 @@ public sealed class KmemCommand : KdxCommand
     {
         var dumpArg = KernelDump.DumpArgument();
         var json = KernelDump.JsonOption();
+        var vmlinux = KernelDump.VmlinuxOption();
         var info = new Option<bool>("-i") { Description = "Memory usage summary (the only kmem mode so far; required)." };
-        var command = new Command("kmem", "Kernel memory of the dump, like crash's kmem -i, without debuginfo.") { dumpArg, info, json };
+        var command = new Command("kmem", "Kernel memory of the dump, like crash's kmem -i, without debuginfo.") { dumpArg, vmlinux, info, json };
         command.SetAction(parse =>
         {
             if (!parse.GetValue(info))
                 throw new UsageException("kmem: only -i (memory usage summary) is implemented");
-            var (dump, kernel) = KernelDump.Open(parse.GetRequiredValue(dumpArg), "memory counters");
+            var (dump, kernel) = KernelDump.OpenWithTypes(parse.GetRequiredValue(dumpArg), "memory counters", parse.GetValue(vmlinux));
             using var _ = dump;
             var m = MemoryInfo.Read(kernel);
             var o = parse.InvocationConfiguration.Output;

@@ -12,10 +12,11 @@ public sealed class ModCommand : KdxCommand
     {
         var dumpArg = KernelDump.DumpArgument();
         var json = KernelDump.JsonOption();
-        var command = new Command("mod", "List the dumped kernel's loaded modules, like crash's mod, without debuginfo.") { dumpArg, json };
+        var vmlinux = KernelDump.VmlinuxOption();
+        var command = new Command("mod", "List the dumped kernel's loaded modules, like crash's mod, without debuginfo.") { dumpArg, vmlinux, json };
         command.SetAction(parse =>
         {
-            var (dump, kernel) = KernelDump.Open(parse.GetRequiredValue(dumpArg), "the module list");
+            var (dump, kernel) = KernelDump.OpenWithTypes(parse.GetRequiredValue(dumpArg), "the module list", parse.GetValue(vmlinux));
             using var _ = dump;
             var gaps = new List<ReadGap>();
             var modules = KernelModules.Read(kernel, gaps);

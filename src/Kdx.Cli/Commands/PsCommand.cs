@@ -14,10 +14,11 @@ public sealed class PsCommand : KdxCommand
     {
         var dumpArg = KernelDump.DumpArgument();
         var json = KernelDump.JsonOption();
-        var command = new Command("ps", "List the dumped kernel's tasks, like crash's ps, without debuginfo.") { dumpArg, json };
+        var vmlinux = KernelDump.VmlinuxOption();
+        var command = new Command("ps", "List the dumped kernel's tasks, like crash's ps, without debuginfo.") { dumpArg, vmlinux, json };
         command.SetAction(parse =>
         {
-            var (dump, kernel) = KernelDump.Open(parse.GetRequiredValue(dumpArg), "the task list");
+            var (dump, kernel) = KernelDump.OpenWithTypes(parse.GetRequiredValue(dumpArg), "the task list", parse.GetValue(vmlinux));
             using var _ = dump;
             var list = TaskList.Read(kernel);
             var tasks = list.Tasks;

@@ -13,11 +13,12 @@ public sealed class SysCommand : KdxCommand
     {
         var dumpArg = KernelDump.DumpArgument();
         var json = KernelDump.JsonOption();
-        var command = new Command("sys", "System summary of the dumped kernel, like crash's sys, without debuginfo.") { dumpArg, json };
+        var vmlinux = KernelDump.VmlinuxOption();
+        var command = new Command("sys", "System summary of the dumped kernel, like crash's sys, without debuginfo.") { dumpArg, vmlinux, json };
         command.SetAction(parse =>
         {
             var paths = parse.GetRequiredValue(dumpArg);
-            var (dump, kernel) = KernelDump.Open(paths, "the system summary");
+            var (dump, kernel) = KernelDump.OpenWithTypes(paths, "the system summary", parse.GetValue(vmlinux));
             using var _ = dump;
             var tasks = TaskList.Read(kernel);
             var s = SystemSummary.Read(kernel, tasks);
