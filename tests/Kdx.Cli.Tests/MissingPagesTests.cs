@@ -206,4 +206,27 @@ public sealed class MissingPagesTests(ITestOutputHelper output) : IDisposable
         var actual = Lines(text).Skip(1).Select(l => string.Join(' ', l.Split(' ', StringSplitOptions.RemoveEmptyEntries).Take(4))).ToList();
         Assert.Equal(expected, actual);
     }
+
+    [Fact]
+    public void WithoutTheDumpsBtfTheErrorPointsToVmlinuxWhichThenGivesTheTypes()
+    {
+        string copy;
+        {
+            var (dump, space, kernel) = Open();
+            using var _ = dump;
+            copy = Without("btf", space, kernel.RequireSymbol("__start_BTF"));
+        }
+        var (code, text, err) = Kdx("ps", copy);
+        output.WriteLine(err);
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Equal("", text);
+        Assert.Matches(@"^kdx: .*no kernel types for the task list: BTF pages not in the dump: physical address 0x[0-9a-f]+: page excluded from dump; --vmlinux FILE \(a vmlinux with a \.BTF section\) can give them\n$", err);
+
+        var lab = LabCatalog.Build(LabCatalog.SysrqKdump());
+        var vmlinux = Oracles.EnsureDebugVmlinux(lab.Metadata.Kernel, Console.Error);
+        var (code2, text2, err2) = Kdx("ps", "--vmlinux", vmlinux, copy);
+        Assert.Equal("", err2);
+        Assert.Equal(0, code2);
+        Assert.Equal(Oracle("crash-ps.txt"), text2);
+    }
 }

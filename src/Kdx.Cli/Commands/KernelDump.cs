@@ -90,7 +90,7 @@ internal static class KernelDump
     {
         Span<byte> magic = stackalloc byte[4];
         using (var f = File.OpenRead(path))
-            if (f.ReadAtLeast(magic, 4, throwOnEndOfStream: false) < 4 || !magic.SequenceEqual("\x7fELF"u8))
+            if (f.ReadAtLeast(magic, 4, throwOnEndOfStream: false) < 4 || !magic.SequenceEqual("\u007fELF"u8))
                 return (SystemMap.Load(path, kernelOffset), null);
         using var image = ElfImage.Open(path);
         return (ElfSymbols.Load(image, kernelOffset), image.FindSection(".BTF") is null ? null : BtfTypes.FromElf(image));
