@@ -1,7 +1,7 @@
 // What crash's `sys` reports, read from the dump alone: CPUs from the present/online masks, the
 // crash time (VMCOREINFO CRASHTIME, else the timekeeper's xtime_sec), uptime from jiffies_64 and HZ
 // (HZ = NSEC_PER_SEC / tick_nsec), load average from avenrun, utsname from init_uts_ns, the CPU
-// clock from cpu_khz, memory from max_pfn, and the panic line from the log.
+// clock from cpu_khz, memory from the nodes' present pages, and the panic line from the log.
 using Kdx.Kernel.Memory;
 using Kdx.Kernel.Tasks;
 
@@ -94,7 +94,8 @@ public sealed record SystemSummary
             Version = Uts("Version", "version"),
             Machine = Uts("Machine", "machine"),
             CpuMhz = Field("CpuMhz", $"cpu_khz at 0x{Sym("cpu_khz"):x}", () => m.ReadU32(Sym("cpu_khz")) / 1000UL, 0UL),
-            MemoryBytes = Field("MemoryBytes", $"max_pfn at 0x{Sym("max_pfn"):x}", () => RoundToGiB(m.ReadU64(Sym("max_pfn")) * pageSize), 0UL),
+            // crash's total_node_memory(): the present pages of the online nodes, not max_pfn (which counts firmware holes).
+            MemoryBytes = Field("MemoryBytes", "the present pages of the memory nodes (node_present_pages)", () => RoundToGiB(PresentPages(kernel) * pageSize), 0UL),
             Panic = Field("Panic", "the kernel log (printk ring buffer)", () => PanicLine(kernel), ""),
             Missing = missing,
         };
