@@ -11,6 +11,7 @@ public static class Benchmarks
         new DumpReadBenchmark(),
         new SourceLinesBenchmark(),
         new TriageBenchmark(),
+        new KernelViewBenchmark(),
     ];
 
     public static int Main(string[] args)

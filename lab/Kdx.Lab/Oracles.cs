@@ -74,8 +74,19 @@ public static class Oracles
         }
         File.WriteAllText(Path.Combine(tmp, "versions.txt"),
             Sh.Try("chroot", [root, "dpkg-query", "-W", "crash", "makedumpfile", "python3-drgn"]).Stdout);
-        File.WriteAllText(Path.Combine(tmp, ".complete"), dump.Id + "\n");
-        Directory.Move(tmp, outDir);
+        // Oracles.Crash may have made oracle/ (for oracle/extra/) first: then the files move in, .complete last.
+        if (Directory.Exists(outDir))
+        {
+            foreach (var f in Directory.GetFiles(tmp))
+                File.Move(f, Path.Combine(outDir, Path.GetFileName(f)), true);
+            File.WriteAllText(Path.Combine(outDir, ".complete"), dump.Id + "\n");
+            Directory.Delete(tmp);
+        }
+        else
+        {
+            File.WriteAllText(Path.Combine(tmp, ".complete"), dump.Id + "\n");
+            Directory.Move(tmp, outDir);
+        }
         return outDir;
     }
 

@@ -21,12 +21,13 @@ public sealed class DumpedKernel
     private readonly Lazy<KernelCpus> _cpus;
 
     /// <param name="systemMap">Symbols from a System.map instead of kallsyms (old kernels without kallsyms in VMCOREINFO).</param>
-    public DumpedKernel(IKernelMemory memory, VmcoreInfo vmcoreInfo, SymbolTable? systemMap = null)
+    /// <param name="btf">Types from elsewhere (a vmlinux's .BTF) instead of the dump's own BTF.</param>
+    public DumpedKernel(IKernelMemory memory, VmcoreInfo vmcoreInfo, SymbolTable? systemMap = null, BtfTypes? btf = null)
     {
         Memory = memory;
         VmcoreInfo = vmcoreInfo;
         _symbols = new(() => systemMap ?? Kallsyms.Read(memory, vmcoreInfo));
-        _btf = new(LoadBtf);
+        _btf = new(() => btf ?? LoadBtf());
         _layout = new(() => new KernelLayout(vmcoreInfo, Btf));
         _log = new(() => KernelLog.Read(memory, Layout));
         _objects = new(() => new KernelObjects(memory, Layout));

@@ -11,13 +11,14 @@ public sealed class KmemCommand : KdxCommand
     {
         var dumpArg = KernelDump.DumpArgument();
         var json = KernelDump.JsonOption();
+        var vmlinux = KernelDump.VmlinuxOption();
         var info = new Option<bool>("-i") { Description = "Memory usage summary (the only kmem mode so far; required)." };
-        var command = new Command("kmem", "Kernel memory of the dump, like crash's kmem -i, without debuginfo.") { dumpArg, info, json };
+        var command = new Command("kmem", "Kernel memory of the dump, like crash's kmem -i, without debuginfo.") { dumpArg, vmlinux, info, json };
         command.SetAction(parse =>
         {
             if (!parse.GetValue(info))
                 throw new UsageException("kmem: only -i (memory usage summary) is implemented");
-            var (dump, kernel) = KernelDump.Open(parse.GetRequiredValue(dumpArg), "memory counters");
+            var (dump, kernel) = KernelDump.OpenWithTypes(parse.GetRequiredValue(dumpArg), "memory counters", parse.GetValue(vmlinux));
             using var _ = dump;
             var m = MemoryInfo.Read(kernel);
             var o = parse.InvocationConfiguration.Output;
@@ -29,45 +30,62 @@ public sealed class KmemCommand : KdxCommand
                     j.WriteStartObject();
                     j.WriteNumber("page_size", m.PageSize);
                     foreach (var r in rows.Where(r => r.Label.Length > 0))
-                        j.WriteNumber(r.Label.ToLowerInvariant().Replace(' ', '_') + "_pages", r.Pages);
+                    {
+                        var name = r.Label.ToLowerInvariant().Replace(' ', '_') + "_pages";
+                        if (m.Missing.ContainsKey(r.Field))
+                            j.WriteNull(name); // stderr says why
+                        else
+                            j.WriteNumber(name, r.Pages);
+                    }
                     j.WriteEndObject();
                 });
-                return ExitCodes.Ok;
+                return KernelDump.ReportGaps(parse.InvocationConfiguration.Error, "kmem", m.Missing.Values);
             }
             o.WriteLine("                 PAGES        TOTAL      PERCENTAGE");
-            foreach (var (label, pages, of, ofName) in rows)
+            foreach (var (label, field, pages, of, ofField, ofName) in rows)
             {
                 if (label.Length == 0)
                 {
                     o.WriteLine();
                     continue;
                 }
-                var pct = of is null ? "         ----" : $"{(of == 0 ? 0 : pages * 100 / of.Value),5}% of {ofName}";
+                if (m.Missing.TryGetValue(field, out var gap))
+                {
+                    o.WriteLine($"{label,13}{"?",9}{"?",13}  {gap.Mark}");
+                    continue;
+                }
+                var pct = of is null ? "         ----"
+                    : m.Missing.ContainsKey(ofField) ? $"{"?",5}% of {ofName}"
+                    : $"{(of == 0 ? 0 : pages * 100 / of.Value),5}% of {ofName}";
                 o.WriteLine($"{label,13}{pages,9}{SizeText.Format(pages * m.PageSize),13}{pct}");
             }
-            return ExitCodes.Ok;
+            return KernelDump.ReportGaps(parse.InvocationConfiguration.Error, "kmem", m.Missing.Values);
         });
         return command;
     }
 
-    /// <summary>crash's rows: label, pages, and the total a percentage is taken of (null: the row is a total). Empty label: blank line.</summary>
-    private static IEnumerable<(string Label, ulong Pages, ulong? Of, string OfName)> Rows(MemoryInfo m)
+    /// <summary>
+    /// crash's rows: label, the MemoryInfo property, pages, and the total a percentage is taken of
+    /// (null: the row is a total) with its property. Empty label: blank line.
+    /// </summary>
+    private static IEnumerable<(string Label, string Field, ulong Pages, ulong? Of, string OfField, string OfName)> Rows(MemoryInfo m)
     {
-        yield return ("TOTAL MEM", m.TotalPages, null, "");
-        yield return ("FREE", m.FreePages, m.TotalPages, "TOTAL MEM");
-        yield return ("USED", m.UsedPages, m.TotalPages, "TOTAL MEM");
-        yield return ("BUFFERS", m.BufferPages, m.TotalPages, "TOTAL MEM");
-        yield return ("CACHED", m.CachedPages, m.TotalPages, "TOTAL MEM");
-        yield return ("SLAB", m.SlabPages, m.TotalPages, "TOTAL MEM");
-        yield return ("", 0, null, "");
-        yield return ("TOTAL HUGE", m.HugePages, null, "");
-        yield return ("HUGE FREE", m.HugeFreePages, m.HugePages, "TOTAL HUGE");
-        yield return ("", 0, null, "");
-        yield return ("TOTAL SWAP", m.SwapPages, null, "");
-        yield return ("SWAP USED", m.SwapUsedPages, m.SwapPages, "TOTAL SWAP");
-        yield return ("SWAP FREE", m.SwapFreePages, m.SwapPages, "TOTAL SWAP");
-        yield return ("", 0, null, "");
-        yield return ("COMMIT LIMIT", m.CommitLimitPages, null, "");
-        yield return ("COMMITTED", m.CommittedPages, m.CommitLimitPages, "TOTAL LIMIT");
+        const string total = nameof(MemoryInfo.TotalPages), huge = nameof(MemoryInfo.HugePages), swap = nameof(MemoryInfo.SwapPages);
+        yield return ("TOTAL MEM", total, m.TotalPages, null, "", "");
+        yield return ("FREE", nameof(m.FreePages), m.FreePages, m.TotalPages, total, "TOTAL MEM");
+        yield return ("USED", nameof(m.UsedPages), m.UsedPages, m.TotalPages, total, "TOTAL MEM");
+        yield return ("BUFFERS", nameof(m.BufferPages), m.BufferPages, m.TotalPages, total, "TOTAL MEM");
+        yield return ("CACHED", nameof(m.CachedPages), m.CachedPages, m.TotalPages, total, "TOTAL MEM");
+        yield return ("SLAB", nameof(m.SlabPages), m.SlabPages, m.TotalPages, total, "TOTAL MEM");
+        yield return ("", "", 0, null, "", "");
+        yield return ("TOTAL HUGE", huge, m.HugePages, null, "", "");
+        yield return ("HUGE FREE", nameof(m.HugeFreePages), m.HugeFreePages, m.HugePages, huge, "TOTAL HUGE");
+        yield return ("", "", 0, null, "", "");
+        yield return ("TOTAL SWAP", swap, m.SwapPages, null, "", "");
+        yield return ("SWAP USED", nameof(m.SwapUsedPages), m.SwapUsedPages, m.SwapPages, swap, "TOTAL SWAP");
+        yield return ("SWAP FREE", nameof(m.SwapFreePages), m.SwapFreePages, m.SwapPages, swap, "TOTAL SWAP");
+        yield return ("", "", 0, null, "", "");
+        yield return ("COMMIT LIMIT", nameof(m.CommitLimitPages), m.CommitLimitPages, null, "", "");
+        yield return ("COMMITTED", nameof(m.CommittedPages), m.CommittedPages, m.CommitLimitPages, nameof(m.CommitLimitPages), "TOTAL LIMIT");
     }
 }

@@ -1,6 +1,7 @@
 // `kdx mod DUMP`: the loaded modules in crash's mod columns (MODULE NAME BASE SIZE), with their
 // taint letters (O out-of-tree, E unsigned, ...) where crash shows the object file.
 using System.CommandLine;
+using Kdx.Kernel.Memory;
 using Kdx.Kernel.Modules;
 
 namespace Kdx.Cli.Commands;
@@ -11,12 +12,14 @@ public sealed class ModCommand : KdxCommand
     {
         var dumpArg = KernelDump.DumpArgument();
         var json = KernelDump.JsonOption();
-        var command = new Command("mod", "List the dumped kernel's loaded modules, like crash's mod, without debuginfo.") { dumpArg, json };
+        var vmlinux = KernelDump.VmlinuxOption();
+        var command = new Command("mod", "List the dumped kernel's loaded modules, like crash's mod, without debuginfo.") { dumpArg, vmlinux, json };
         command.SetAction(parse =>
         {
-            var (dump, kernel) = KernelDump.Open(parse.GetRequiredValue(dumpArg), "the module list");
+            var (dump, kernel) = KernelDump.OpenWithTypes(parse.GetRequiredValue(dumpArg), "the module list", parse.GetValue(vmlinux));
             using var _ = dump;
-            var modules = KernelModules.Read(kernel);
+            var gaps = new List<ReadGap>();
+            var modules = KernelModules.Read(kernel, gaps);
             var o = parse.InvocationConfiguration.Output;
             if (parse.GetValue(json))
             {
@@ -35,13 +38,13 @@ public sealed class ModCommand : KdxCommand
                     }
                     j.WriteEndArray();
                 });
-                return ExitCodes.Ok;
+                return KernelDump.ReportGaps(parse.InvocationConfiguration.Error, "mod", gaps);
             }
             var width = Math.Max(4, modules.Count == 0 ? 0 : modules.Max(m => m.Name.Length));
             o.WriteLine($"     MODULE       {"NAME".PadRight(width)}        BASE         SIZE  TAINTS");
             foreach (var m in modules)
                 o.WriteLine($"{m.Address:x16}  {m.Name.PadRight(width)}  {m.Base:x16}  {m.Size,5}  {(m.TaintLetters.Length == 0 ? "-" : m.TaintLetters)}");
-            return ExitCodes.Ok;
+            return KernelDump.ReportGaps(parse.InvocationConfiguration.Error, "mod", gaps);
         });
         return command;
     }

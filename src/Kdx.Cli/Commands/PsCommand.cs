@@ -2,6 +2,7 @@
 // running on each CPU; per-CPU idle tasks appear as swapper/N), from the dump alone.
 using System.CommandLine;
 using System.Globalization;
+using Kdx.Kernel.Memory;
 using Kdx.Kernel.Summary;
 using Kdx.Kernel.Tasks;
 
@@ -13,13 +14,24 @@ public sealed class PsCommand : KdxCommand
     {
         var dumpArg = KernelDump.DumpArgument();
         var json = KernelDump.JsonOption();
-        var command = new Command("ps", "List the dumped kernel's tasks, like crash's ps, without debuginfo.") { dumpArg, json };
+        var vmlinux = KernelDump.VmlinuxOption();
+        var command = new Command("ps", "List the dumped kernel's tasks, like crash's ps, without debuginfo.") { dumpArg, vmlinux, json };
         command.SetAction(parse =>
         {
-            var (dump, kernel) = KernelDump.Open(parse.GetRequiredValue(dumpArg), "the task list");
+            var (dump, kernel) = KernelDump.OpenWithTypes(parse.GetRequiredValue(dumpArg), "the task list", parse.GetValue(vmlinux));
             using var _ = dump;
-            var tasks = TaskList.Read(kernel).Tasks;
-            var physical = SystemSummary.PresentPages(kernel);
+            var list = TaskList.Read(kernel);
+            var tasks = list.Tasks;
+            var gaps = new List<ReadGap>();
+            var physical = 0UL;
+            try
+            {
+                physical = SystemSummary.PresentPages(kernel);
+            }
+            catch (Exception e) when (ReadGap.IsMissingData(e))
+            {
+                gaps.Add(ReadGap.From("the present pages of the memory nodes (node_data[]->node_present_pages): %MEM unknown", e));
+            }
             var pageKb = (kernel.VmcoreInfo.PageSize ?? 4096) / 1024;
             var o = parse.InvocationConfiguration.Output;
             if (parse.GetValue(json))
@@ -31,36 +43,53 @@ public sealed class PsCommand : KdxCommand
                     {
                         j.WriteStartObject();
                         j.WriteNumber("pid", t.Pid);
-                        j.WriteNumber("ppid", t.ParentPid);
+                        if (t.ParentUnread)
+                            j.WriteNull("ppid");
+                        else
+                            j.WriteNumber("ppid", t.ParentPid);
                         j.WriteNumber("tgid", t.Tgid);
                         j.WriteNumber("cpu", t.Cpu);
                         j.WriteString("task", $"0x{t.Address:x}");
                         j.WriteString("state", t.StateName);
                         j.WriteBoolean("active", t.Active);
                         j.WriteBoolean("kernel_thread", t.IsKernelThread);
-                        j.WriteNumber("vsz_kb", t.VirtualPages * pageKb);
-                        j.WriteNumber("rss_kb", t.ResidentPages * pageKb);
+                        if (t.MemoryUnread)
+                        {
+                            j.WriteNull("vsz_kb");
+                            j.WriteNull("rss_kb");
+                        }
+                        else
+                        {
+                            j.WriteNumber("vsz_kb", t.VirtualPages * pageKb);
+                            j.WriteNumber("rss_kb", t.ResidentPages * pageKb);
+                        }
                         j.WriteString("comm", t.Comm);
                         j.WriteEndObject();
                     }
                     j.WriteEndArray();
                 });
-                return ExitCodes.Ok;
             }
-            o.WriteLine("      PID    PPID  CPU       TASK        ST  %MEM      VSZ      RSS  COMM");
-            foreach (var t in tasks)
-                o.WriteLine(Row(t, physical, pageKb));
-            return ExitCodes.Ok;
+            else
+            {
+                o.WriteLine("      PID    PPID  CPU       TASK        ST  %MEM      VSZ      RSS  COMM");
+                foreach (var t in tasks)
+                    o.WriteLine(Row(t, physical, pageKb));
+            }
+            return KernelDump.ReportGaps(parse.InvocationConfiguration.Error, "ps", [.. list.Gaps, .. gaps]);
         });
         return command;
     }
 
-    /// <summary>One ps line in crash's layout.</summary>
+    /// <summary>One ps line in crash's layout; a value the dump lacks (PPID, %MEM/VSZ/RSS; %MEM when <paramref name="physicalPages"/> is 0) is "?".</summary>
     public static string Row(KernelTask t, ulong physicalPages, ulong pageKb)
     {
-        var mem = physicalPages == 0 ? 0 : t.ResidentPages * 100.0 / physicalPages;
+        var c = CultureInfo.InvariantCulture;
+        var mem = t.ResidentPages * 100.0 / physicalPages;
         var comm = t.IsKernelThread ? $"[{t.Comm}]" : t.Comm;
-        return string.Create(CultureInfo.InvariantCulture,
-            $"{(t.Active ? '>' : ' ')}{t.Pid,8}{t.ParentPid,8}{t.Cpu,4}  {t.Address:x16}  {t.StateName}  {mem,4:0.0}{t.VirtualPages * pageKb,9}{t.ResidentPages * pageKb,9}  {comm}");
+        var ppid = t.ParentUnread ? "?" : t.ParentPid.ToString(c);
+        var (pct, vsz, rss) = t.MemoryUnread
+            ? ("?", "?", "?")
+            : (physicalPages == 0 ? "?" : mem.ToString("0.0", c), (t.VirtualPages * pageKb).ToString(c), (t.ResidentPages * pageKb).ToString(c));
+        return string.Create(c, $"{(t.Active ? '>' : ' ')}{t.Pid,8}{ppid,8}{t.Cpu,4}  {t.Address:x16}  {t.StateName}  {pct,4}{vsz,9}{rss,9}  {comm}");
     }
 }

@@ -2,6 +2,7 @@
 // (core_layout before 6.4; the mem[] regions after, base of MOD_TEXT and their sizes summed), and
 // taint letters from the kernel's own taint_flags table (O = out-of-tree, E = unsigned, ...).
 using System.Text;
+using Kdx.Kernel.Memory;
 using Kdx.Kernel.Objects;
 
 namespace Kdx.Kernel.Modules;
@@ -10,16 +11,37 @@ public sealed record KernelModule(ulong Address, string Name, ulong Base, ulong 
 
 public static class KernelModules
 {
+    /// <summary>Every loaded module; throws the first read failure (see the overload that collects them).</summary>
     public static IReadOnlyList<KernelModule> Read(DumpedKernel kernel)
+    {
+        var gaps = new List<ReadGap>();
+        var list = Read(kernel, gaps);
+        if (gaps.Count > 0)
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(gaps[0].Cause);
+        return list;
+    }
+
+    /// <summary>
+    /// The modules the dump holds: a struct module the dump lacks is left out and a break in the
+    /// list is walked around from its other end, each recorded in <paramref name="gaps"/>.
+    /// </summary>
+    public static IReadOnlyList<KernelModule> Read(DumpedKernel kernel, ICollection<ReadGap> gaps)
     {
         var o = kernel.Objects;
         var head = kernel.RequireSymbol("modules");
         var list = new List<KernelModule>();
-        foreach (var m in o.ListEntries(head, "module", "list", limit: 1 << 16))
+        foreach (var m in o.ReadList(head, "module", "list", gaps, "the module list (modules)", limit: 1 << 16))
         {
-            var (b, size) = Core(o, m);
-            var taints = o.Unsigned(m, "module", "taints");
-            list.Add(new KernelModule(m, o.CharArray(m, "module", "name"), b, size, taints, Letters(kernel, taints)));
+            try
+            {
+                var (b, size) = Core(o, m);
+                var taints = o.Unsigned(m, "module", "taints");
+                list.Add(new KernelModule(m, o.CharArray(m, "module", "name"), b, size, taints, Letters(kernel, taints)));
+            }
+            catch (Exception e) when (ReadGap.IsMissingData(e))
+            {
+                gaps.Add(ReadGap.From($"struct module at 0x{m:x} (the module is left out)", e));
+            }
         }
         list.Sort((x, y) => x.Address.CompareTo(y.Address));
         return list;

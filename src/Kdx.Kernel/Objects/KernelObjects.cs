@@ -85,4 +85,54 @@ public sealed class KernelObjects(IKernelMemory memory, KernelLayout layout)
             next = Memory.ReadPointer(next);
         }
     }
+
+    /// <summary>
+    /// The objects of a list_head ring like <see cref="ListEntries"/>, but a node the dump lacks
+    /// does not end the walk: the ring is walked backwards (prev pointers) from the head to pick up
+    /// the entries after the break, and each break is added to <paramref name="gaps"/>.
+    /// </summary>
+    public List<ulong> ReadList(ulong head, string type, string member, ICollection<ReadGap> gaps, string what, int limit = 1 << 20)
+    {
+        var offset = Layout.RequireOffset(type, member);
+        var prevOffset = Layout.RequireOffset("list_head", "prev");
+        var forward = new List<ulong>();
+        var seen = new HashSet<ulong> { head };
+        var node = head;
+        try
+        {
+            for (var next = Memory.ReadPointer(head); !seen.Contains(next) && next != 0; next = Memory.ReadPointer(next))
+            {
+                if (forward.Count >= limit)
+                    throw new Kdx.Dump.DumpFormatException("kernel list", (long)head, $"list at 0x{head:x} has more than {limit} entries (corrupt?)");
+                seen.Add(next);
+                forward.Add(next - offset);
+                node = next;
+            }
+            return forward;
+        }
+        catch (Exception e) when (ReadGap.IsMissingData(e))
+        {
+            gaps.Add(ReadGap.From($"{what}: the list_head at 0x{node:x} (the list continues from its other end)", e));
+        }
+        var backward = new List<ulong>();
+        node = head;
+        try
+        {
+            for (var prev = Memory.ReadPointer(head + prevOffset); !seen.Contains(prev) && prev != 0; prev = Memory.ReadPointer(prev + prevOffset))
+            {
+                if (forward.Count + backward.Count >= limit)
+                    throw new Kdx.Dump.DumpFormatException("kernel list", (long)head, $"list at 0x{head:x} has more than {limit} entries (corrupt?)");
+                seen.Add(prev);
+                backward.Add(prev - offset);
+                node = prev;
+            }
+        }
+        catch (Exception e) when (ReadGap.IsMissingData(e))
+        {
+            gaps.Add(ReadGap.From($"{what}: the list_head at 0x{node:x} walking back (entries between the two breaks are lost)", e));
+        }
+        backward.Reverse();
+        forward.AddRange(backward);
+        return forward;
+    }
 }

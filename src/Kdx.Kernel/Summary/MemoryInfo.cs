@@ -11,7 +11,7 @@ public sealed record MemoryInfo
     public required ulong PageSize { get; init; }
     public required ulong TotalPages { get; init; }
     public required ulong FreePages { get; init; }
-    public ulong UsedPages => TotalPages - FreePages;
+    public ulong UsedPages => TotalPages >= FreePages ? TotalPages - FreePages : 0;
     public required ulong BufferPages { get; init; }
     public required ulong CachedPages { get; init; }
     public required ulong SlabPages { get; init; }
@@ -19,46 +19,98 @@ public sealed record MemoryInfo
     public required ulong HugeFreePages { get; init; }
     public required ulong SwapPages { get; init; }
     public required ulong SwapFreePages { get; init; }
-    public ulong SwapUsedPages => SwapPages - SwapFreePages;
+    public ulong SwapUsedPages => SwapPages >= SwapFreePages ? SwapPages - SwapFreePages : 0;
     public required ulong CommitLimitPages { get; init; }
     public required ulong CommittedPages { get; init; }
+
+    /// <summary>
+    /// Counters the dump could not give (key: the property name, e.g. "FreePages"), with why; such a
+    /// counter holds 0 and must be shown as missing. UsedPages is missing when TotalPages or FreePages is.
+    /// </summary>
+    public IReadOnlyDictionary<string, ReadGap> Missing { get; init; } = new Dictionary<string, ReadGap>();
 
     public static MemoryInfo Read(DumpedKernel kernel)
     {
         var o = kernel.Objects;
         var m = kernel.Memory;
         var pageSize = kernel.VmcoreInfo.PageSize ?? throw KernelLayout.Missing("PAGESIZE");
-        long Stat(string array, string item) => (long)m.ReadU64(kernel.RequireSymbol(array) + (ulong)o.Enumerator(item) * 8);
+        var btf = kernel.Layout.Btf;
+        var missing = new Dictionary<string, ReadGap>();
+        ulong Count(string field, string what, Func<long> read)
+        {
+            try
+            {
+                return (ulong)Math.Max(0, read());
+            }
+            catch (Exception e) when (ReadGap.IsMissingData(e))
+            {
+                missing[field] = ReadGap.From(what, e);
+                return 0;
+            }
+        }
+        ulong StatAddress(string array, string item) => kernel.RequireSymbol(array) + (ulong)o.Enumerator(item) * 8;
+        long Stat(string array, string item) => (long)m.ReadU64(StatAddress(array, item));
+        string StatName(string array, string item) => $"{array}[{item}] at 0x{StatAddress(array, item):x}";
+        ulong Global(string field, string symbol, Func<ulong, long> read) => Count(field, $"{symbol} at 0x{kernel.RequireSymbol(symbol):x}", () => read(kernel.RequireSymbol(symbol)));
 
-        var total = SystemSummary.TotalRamPages(kernel);
-        var buffers = BlockDevicePages(kernel);
-        var swapCache = kernel.Layout.Btf?.EnumeratorValue("NR_SWAPCACHE") is not null ? Stat("vm_node_stat", "NR_SWAPCACHE") : 0;
-        var cached = Stat("vm_node_stat", "NR_FILE_PAGES") - swapCache - (long)buffers;
-        var slab = Stat("vm_node_stat", kernel.Layout.Btf?.EnumeratorValue("NR_SLAB_RECLAIMABLE_B") is not null ? "NR_SLAB_RECLAIMABLE_B" : "NR_SLAB_RECLAIMABLE")
-                   + Stat("vm_node_stat", kernel.Layout.Btf?.EnumeratorValue("NR_SLAB_UNRECLAIMABLE_B") is not null ? "NR_SLAB_UNRECLAIMABLE_B" : "NR_SLAB_UNRECLAIMABLE");
-        var (huge, hugeFree) = Huge(kernel);
-        var swap = (ulong)Math.Max(0, (long)m.ReadU64(kernel.RequireSymbol("total_swap_pages")));
-        var swapFree = (ulong)Math.Max(0, (long)m.ReadU64(kernel.RequireSymbol("nr_swap_pages")));
-        var kbytes = m.ReadU64(kernel.RequireSymbol("sysctl_overcommit_kbytes"));
-        var limit = kbytes != 0
-            ? kbytes / (pageSize / 1024) + swap
-            : (total - huge) * m.ReadU32(kernel.RequireSymbol("sysctl_overcommit_ratio")) / 100 + swap;
-        return new MemoryInfo
+        var totalSymbol = kernel.SymbolAddress("_totalram_pages") is not null ? "_totalram_pages" : "totalram_pages";
+        var total = Global("TotalPages", totalSymbol, a => (long)m.ReadU64(a));
+        var buffers = Count("BufferPages", "the block-device inodes (blockdev_superblock->s_inodes)", () => (long)BlockDevicePages(kernel));
+        string[] cachedItems = btf?.EnumeratorValue("NR_SWAPCACHE") is not null ? ["NR_FILE_PAGES", "NR_SWAPCACHE"] : ["NR_FILE_PAGES"];
+        var cached = Count("CachedPages", string.Join(", ", cachedItems.Select(i => StatName("vm_node_stat", i))), () =>
+            Stat("vm_node_stat", "NR_FILE_PAGES") - (cachedItems.Length > 1 ? Stat("vm_node_stat", "NR_SWAPCACHE") : 0) - (long)buffers);
+        if (missing.TryGetValue("BufferPages", out var noBuffers))
+            missing.TryAdd("CachedPages", noBuffers); // cached is file pages less buffers
+        string[] slabItems =
+        [
+            btf?.EnumeratorValue("NR_SLAB_RECLAIMABLE_B") is not null ? "NR_SLAB_RECLAIMABLE_B" : "NR_SLAB_RECLAIMABLE",
+            btf?.EnumeratorValue("NR_SLAB_UNRECLAIMABLE_B") is not null ? "NR_SLAB_UNRECLAIMABLE_B" : "NR_SLAB_UNRECLAIMABLE",
+        ];
+        var slab = Count("SlabPages", string.Join(", ", slabItems.Select(i => StatName("vm_node_stat", i))),
+            () => Stat("vm_node_stat", slabItems[0]) + Stat("vm_node_stat", slabItems[1]));
+        var (huge, hugeFree) = (0UL, 0UL);
+        try
+        {
+            (huge, hugeFree) = Huge(kernel);
+        }
+        catch (Exception e) when (ReadGap.IsMissingData(e))
+        {
+            missing["HugePages"] = missing["HugeFreePages"] = ReadGap.From("the default hstate (hstates[default_hstate_idx])", e);
+        }
+        var swap = Global("SwapPages", "total_swap_pages", a => (long)m.ReadU64(a));
+        var swapFree = Global("SwapFreePages", "nr_swap_pages", a => (long)m.ReadU64(a));
+        var limit = Count("CommitLimitPages", "sysctl_overcommit_kbytes, sysctl_overcommit_ratio", () =>
+        {
+            var kbytes = m.ReadU64(kernel.RequireSymbol("sysctl_overcommit_kbytes"));
+            return (long)(kbytes != 0
+                ? kbytes / (pageSize / 1024) + swap
+                : (total - huge) * m.ReadU32(kernel.RequireSymbol("sysctl_overcommit_ratio")) / 100 + swap);
+        });
+        foreach (var input in (string[])["TotalPages", "HugePages", "SwapPages"])
+            if (missing.TryGetValue(input, out var gap))
+                missing.TryAdd("CommitLimitPages", gap);
+        var info = new MemoryInfo
         {
             PageSize = pageSize,
             TotalPages = total,
-            FreePages = (ulong)Math.Max(0, Stat("vm_zone_stat", "NR_FREE_PAGES")),
+            FreePages = Count("FreePages", StatName("vm_zone_stat", "NR_FREE_PAGES"), () => Stat("vm_zone_stat", "NR_FREE_PAGES")),
             BufferPages = buffers,
-            CachedPages = (ulong)Math.Max(0, cached),
-            SlabPages = (ulong)Math.Max(0, slab),
+            CachedPages = cached,
+            SlabPages = slab,
             HugePages = huge,
             HugeFreePages = hugeFree,
             SwapPages = swap,
             SwapFreePages = swapFree,
             CommitLimitPages = limit,
             // vm_memory_committed() is percpu_counter_read_positive(): the shared count without the per-CPU deltas.
-            CommittedPages = (ulong)Math.Max(0, o.Integer(kernel.RequireSymbol("vm_committed_as"), "percpu_counter", "count")),
+            CommittedPages = Global("CommittedPages", "vm_committed_as", a => o.Integer(a, "percpu_counter", "count")),
+            Missing = missing,
         };
+        foreach (var (derived, inputs) in (ReadOnlySpan<(string, string[])>)[("UsedPages", ["TotalPages", "FreePages"]), ("SwapUsedPages", ["SwapPages", "SwapFreePages"])])
+            foreach (var input in inputs)
+                if (missing.TryGetValue(input, out var gap))
+                    missing.TryAdd(derived, gap);
+        return info;
     }
 
     /// <summary>nr_blockdev_pages(): page cache of every block-device inode (blockdev_superblock's s_inodes).</summary>

@@ -1,7 +1,7 @@
 // What crash's `sys` reports, read from the dump alone: CPUs from the present/online masks, the
 // crash time (VMCOREINFO CRASHTIME, else the timekeeper's xtime_sec), uptime from jiffies_64 and HZ
 // (HZ = NSEC_PER_SEC / tick_nsec), load average from avenrun, utsname from init_uts_ns, the CPU
-// clock from cpu_khz, memory from max_pfn, and the panic line from the log.
+// clock from cpu_khz, memory from the nodes' present pages, and the panic line from the log.
 using Kdx.Kernel.Memory;
 using Kdx.Kernel.Tasks;
 
@@ -26,45 +26,78 @@ public sealed record SystemSummary
     /// <summary>Fixed-point shift of avenrun (FSHIFT in include/linux/sched/loadavg.h).</summary>
     private const int LoadShift = 11;
 
+    /// <summary>
+    /// Fields the dump could not give (key: the property name, e.g. "LoadAverage"), with why; such a
+    /// field holds 0 or "" and must be shown as missing, not as that value.
+    /// </summary>
+    public IReadOnlyDictionary<string, ReadGap> Missing { get; init; } = new Dictionary<string, ReadGap>();
+
     public static SystemSummary Read(DumpedKernel kernel, TaskList tasks)
     {
         var o = kernel.Objects;
         var m = kernel.Memory;
+        var missing = new Dictionary<string, ReadGap>();
         ulong Sym(string name) => kernel.RequireSymbol(name);
-
-        var uts = kernel.Layout.RequireSymbol("init_uts_ns") + kernel.Layout.RequireOffset("uts_namespace", "name");
-        string Uts(string member) => o.CharArray(uts, "new_utsname", member);
-
-        var hz = (ulong)Math.Round(1e9 / m.ReadU64(Sym("tick_nsec")));
-        var initialJiffies = (ulong)(uint)(-300 * (long)hz); // INITIAL_JIFFIES: wraps 5 minutes after boot
-        var jiffies = m.ReadU64(Sym("jiffies_64"));
-
-        var avenrun = Sym("avenrun");
-        var load = new double[3];
-        for (var i = 0; i < 3; i++)
+        T Field<T>(string field, string what, Func<T> read, T unknown)
         {
-            var v = m.ReadU64(avenrun + (ulong)i * 8);
-            // LOAD_INT + LOAD_FRAC of avenrun + FIXED_1/200, i.e. rounded to hundredths as /proc/loadavg and crash print it.
-            v += (1UL << LoadShift) / 200;
-            load[i] = (v >> LoadShift) + ((v & ((1UL << LoadShift) - 1)) * 100 >> LoadShift) / 100.0;
+            try
+            {
+                return read();
+            }
+            catch (Exception e) when (ReadGap.IsMissingData(e))
+            {
+                missing[field] = ReadGap.From(what, e);
+                return unknown;
+            }
         }
 
+        var uts = kernel.Layout.RequireSymbol("init_uts_ns") + kernel.Layout.RequireOffset("uts_namespace", "name");
+        string Uts(string field, string member) => Field(field, $"init_uts_ns.name.{member} at 0x{o.AddressOf(uts, "new_utsname", member):x}", () => o.CharArray(uts, "new_utsname", member), "");
+
+        var uptime = Field("Uptime", $"jiffies_64 at 0x{Sym("jiffies_64"):x} or tick_nsec at 0x{Sym("tick_nsec"):x}", () =>
+        {
+            var hz = (ulong)Math.Round(1e9 / m.ReadU64(Sym("tick_nsec")));
+            var initialJiffies = (ulong)(uint)(-300 * (long)hz); // INITIAL_JIFFIES: wraps 5 minutes after boot
+            var jiffies = m.ReadU64(Sym("jiffies_64"));
+            return TimeSpan.FromSeconds((double)((jiffies - initialJiffies) / hz));
+        }, TimeSpan.Zero);
+
+        var avenrun = Sym("avenrun");
+        var load = Field("LoadAverage", $"avenrun at 0x{avenrun:x}", () =>
+        {
+            var l = new double[3];
+            for (var i = 0; i < 3; i++)
+            {
+                var v = m.ReadU64(avenrun + (ulong)i * 8);
+                // LOAD_INT + LOAD_FRAC of avenrun + FIXED_1/200, i.e. rounded to hundredths as /proc/loadavg and crash print it.
+                v += (1UL << LoadShift) / 200;
+                l[i] = (v >> LoadShift) + ((v & ((1UL << LoadShift) - 1)) * 100 >> LoadShift) / 100.0;
+            }
+            return l;
+        }, [0, 0, 0]);
+
         var pageSize = kernel.VmcoreInfo.PageSize ?? throw KernelLayout.Missing("PAGESIZE");
+        var (cpus, offline) = Field("Cpus", "the CPU masks (__cpu_present_mask, __cpu_online_mask)",
+            () => (kernel.Cpus.Present.Count, kernel.Cpus.Present.Count(c => !kernel.Cpus.Online.Contains(c))), (0, 0));
+        var date = Field("Date", "the crash time (no CRASHTIME in VMCOREINFO; tk_core.timekeeper.xtime_sec)",
+            () => DateTimeOffset.FromUnixTimeSeconds(kernel.VmcoreInfo.CrashTime ?? XtimeSeconds(kernel)), DateTimeOffset.UnixEpoch);
         return new SystemSummary
         {
-            Cpus = kernel.Cpus.Present.Count,
-            OfflineCpus = kernel.Cpus.Present.Count(c => !kernel.Cpus.Online.Contains(c)),
-            Date = DateTimeOffset.FromUnixTimeSeconds(kernel.VmcoreInfo.CrashTime ?? XtimeSeconds(kernel)),
-            Uptime = TimeSpan.FromSeconds((double)((jiffies - initialJiffies) / hz)),
+            Cpus = cpus,
+            OfflineCpus = offline,
+            Date = date,
+            Uptime = uptime,
             LoadAverage = load,
             Tasks = tasks.Tasks.Count,
-            NodeName = Uts("nodename"),
-            Release = Uts("release"),
-            Version = Uts("version"),
-            Machine = Uts("machine"),
-            CpuMhz = m.ReadU32(Sym("cpu_khz")) / 1000UL,
-            MemoryBytes = RoundToGiB(m.ReadU64(Sym("max_pfn")) * pageSize),
-            Panic = PanicLine(kernel),
+            NodeName = Uts("NodeName", "nodename"),
+            Release = Uts("Release", "release"),
+            Version = Uts("Version", "version"),
+            Machine = Uts("Machine", "machine"),
+            CpuMhz = Field("CpuMhz", $"cpu_khz at 0x{Sym("cpu_khz"):x}", () => m.ReadU32(Sym("cpu_khz")) / 1000UL, 0UL),
+            // crash's total_node_memory(): the present pages of the online nodes, not max_pfn (which counts firmware holes).
+            MemoryBytes = Field("MemoryBytes", "the present pages of the memory nodes (node_present_pages)", () => RoundToGiB(PresentPages(kernel) * pageSize), 0UL),
+            Panic = Field("Panic", "the kernel log (printk ring buffer)", () => PanicLine(kernel), ""),
+            Missing = missing,
         };
     }
 

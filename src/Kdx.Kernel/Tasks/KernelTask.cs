@@ -37,4 +37,10 @@ public sealed record KernelTask
 
     /// <summary>Resident pages (file + anon + shmem counters), 0 for kernel threads.</summary>
     public ulong ResidentPages { get; init; }
+
+    /// <summary>The mm_struct (or a thread's rss cache) is not in the dump: VSZ and RSS are unknown, not 0.</summary>
+    public bool MemoryUnread { get; init; }
+
+    /// <summary>The parent's task_struct is not in the dump: ParentPid is unknown, not 0.</summary>
+    public bool ParentUnread { get; init; }
 }

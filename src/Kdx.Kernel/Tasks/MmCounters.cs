@@ -3,6 +3,7 @@
 // before 6.2 and an array of percpu_counter after; with SPLIT_RSS_COUNTING (before 6.2) each
 // thread also caches unflushed deltas in task_struct.rss_stat, which crash adds in too.
 using Kdx.Kernel.Btf;
+using Kdx.Kernel.Memory;
 using Kdx.Kernel.Objects;
 
 namespace Kdx.Kernel.Tasks;
@@ -31,23 +32,38 @@ internal sealed class MmCounters(KernelObjects o)
     }
 
     /// <summary>Adds each thread's cached rss deltas (task_struct.rss_stat) to every task sharing its mm.</summary>
-    public void ApplyThreadCaches(List<KernelTask> tasks, KernelObjects objects)
+    public void ApplyThreadCaches(List<KernelTask> tasks, KernelObjects objects, ICollection<ReadGap> gaps)
     {
         if (_percpu.Value || !objects.Has("task_struct", "rss_stat"))
             return;
         var delta = new Dictionary<ulong, long>();
+        var unknown = new HashSet<ulong>();
         foreach (var t in tasks)
         {
             if (t.Mm == 0)
                 continue;
             long d = 0;
-            foreach (var name in Counters)
-                d += objects.Integer(t.Address, "task_struct", $"rss_stat.count[{objects.Enumerator(name)}]");
+            try
+            {
+                foreach (var name in Counters)
+                    d += objects.Integer(t.Address, "task_struct", $"rss_stat.count[{objects.Enumerator(name)}]");
+            }
+            catch (Exception e) when (ReadGap.IsMissingData(e))
+            {
+                unknown.Add(t.Mm);
+                gaps.Add(ReadGap.From($"the rss cache (task_struct.rss_stat) of PID {t.Pid} ({t.Comm}): RSS of its mm_struct 0x{t.Mm:x} unknown", e));
+            }
             delta[t.Mm] = delta.GetValueOrDefault(t.Mm) + d;
         }
         for (var i = 0; i < tasks.Count; i++)
-            if (tasks[i].Mm != 0 && delta.TryGetValue(tasks[i].Mm, out var d) && d != 0)
+        {
+            if (tasks[i].Mm == 0)
+                continue;
+            if (unknown.Contains(tasks[i].Mm))
+                tasks[i] = tasks[i] with { MemoryUnread = true };
+            else if (delta.TryGetValue(tasks[i].Mm, out var d) && d != 0)
                 tasks[i] = tasks[i] with { ResidentPages = (ulong)Math.Max(0, (long)tasks[i].ResidentPages + d) };
+        }
     }
 
     private static bool IsPercpuCounterArray(KernelObjects o)

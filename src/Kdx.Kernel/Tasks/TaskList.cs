@@ -2,7 +2,11 @@
 // (runqueues.idle; CPU 0's is init_task), then init_task.tasks with each process's threads
 // (signal->thread_head/thread_node, or thread_group on kernels before 3.14's list), each marked
 // active when it is its CPU's runqueues.curr. All layout from VMCOREINFO and BTF.
+// Memory the dump lacks costs only what lives there: a task_struct that cannot be read is left
+// out, an unreadable mm_struct leaves VSZ/RSS unknown, a broken list is walked from its other end;
+// each is recorded in Gaps.
 using Kdx.Dump;
+using Kdx.Kernel.Memory;
 using Kdx.Kernel.Objects;
 
 namespace Kdx.Kernel.Tasks;
@@ -12,15 +16,19 @@ public sealed class TaskList
     private const string Task = "task_struct";
 
     private readonly KernelObjects _o;
-    private readonly KernelCpus _cpus;
+    private readonly DumpedKernel _kernel;
     private readonly MmCounters _mm;
+    private readonly List<ReadGap> _gaps = [];
 
     private TaskList(DumpedKernel kernel)
     {
         _o = kernel.Objects;
-        _cpus = kernel.Cpus;
+        _kernel = kernel;
         _mm = new MmCounters(_o);
     }
+
+    /// <summary>What could not be read (tasks left out, lists walked around a break, unknown memory use).</summary>
+    public IReadOnlyList<ReadGap> Gaps => _gaps;
 
     /// <summary>Tasks sorted as crash's ps lists them (by pid, idle tasks by CPU).</summary>
     public IReadOnlyList<KernelTask> Tasks { get; private set; } = [];
@@ -52,11 +60,19 @@ public sealed class TaskList
     {
         var active = new Dictionary<ulong, int>();
         var idle = new Dictionary<ulong, int>();
-        foreach (var cpu in _cpus.Present)
+        foreach (var cpu in PresentCpus())
         {
-            var rq = _cpus.PerCpu("runqueues", cpu);
-            active[_o.Pointer(rq, "rq", "curr")] = cpu;
-            idle.TryAdd(_o.Pointer(rq, "rq", "idle"), cpu);
+            var rq = 0UL;
+            try
+            {
+                rq = _kernel.Cpus.PerCpu("runqueues", cpu);
+                active[_o.Pointer(rq, "rq", "curr")] = cpu;
+                idle.TryAdd(_o.Pointer(rq, "rq", "idle"), cpu);
+            }
+            catch (Exception e) when (ReadGap.IsMissingData(e))
+            {
+                _gaps.Add(ReadGap.From($"the runqueue of CPU {cpu}{(rq == 0 ? "" : $" at 0x{rq:x}")} (its running and idle task)", e));
+            }
         }
         return (active, idle);
     }
@@ -67,16 +83,25 @@ public sealed class TaskList
 
         var addresses = new List<ulong>(idle.Keys);
         var seen = new HashSet<ulong>(addresses);
-        foreach (var leader in _o.ListEntries(_o.AddressOf(initTask, Task, "tasks"), Task, "tasks"))
+        foreach (var leader in _o.ReadList(_o.AddressOf(initTask, Task, "tasks"), Task, "tasks", _gaps, "the task list (init_task.tasks)"))
             foreach (var t in Threads(leader))
                 if (seen.Add(t))
                     addresses.Add(t);
 
         var tasks = new List<KernelTask>(addresses.Count);
         foreach (var a in addresses)
-            tasks.Add(ReadTask(a, active.ContainsKey(a), idle.ContainsKey(a)));
+        {
+            try
+            {
+                tasks.Add(ReadTask(a, active.ContainsKey(a), idle.ContainsKey(a)));
+            }
+            catch (Exception e) when (ReadGap.IsMissingData(e))
+            {
+                _gaps.Add(ReadGap.From($"task_struct at 0x{a:x} (the task is left out)", e));
+            }
+        }
         tasks.Sort((x, y) => x.Pid != y.Pid ? x.Pid.CompareTo(y.Pid) : x.Cpu.CompareTo(y.Cpu));
-        _mm.ApplyThreadCaches(tasks, _o);
+        _mm.ApplyThreadCaches(tasks, _o, _gaps);
         Tasks = tasks;
         var byCpu = new Dictionary<int, KernelTask>();
         foreach (var t in tasks)
@@ -85,22 +110,42 @@ public sealed class TaskList
         ActiveByCpu = byCpu;
     }
 
-    /// <summary>A process's threads, the leader first.</summary>
-    private IEnumerable<ulong> Threads(ulong leader)
+    private IReadOnlyList<int> PresentCpus()
     {
-        yield return leader;
+        try
+        {
+            return _kernel.Cpus.Present;
+        }
+        catch (Exception e) when (ReadGap.IsMissingData(e))
+        {
+            _gaps.Add(ReadGap.From("the CPU masks (no idle or running tasks are known)", e));
+            return [];
+        }
+    }
+
+    /// <summary>A process's threads, the leader first.</summary>
+    private List<ulong> Threads(ulong leader)
+    {
+        var what = $"the threads of task 0x{leader:x}";
         if (_o.Has(Task, "thread_node") && _o.Has("signal_struct", "thread_head"))
         {
-            var signal = _o.Pointer(leader, Task, "signal");
-            foreach (var t in _o.ListEntries(_o.AddressOf(signal, "signal_struct", "thread_head"), Task, "thread_node"))
+            ulong signal;
+            try
+            {
+                signal = _o.Pointer(leader, Task, "signal");
+            }
+            catch (Exception e) when (ReadGap.IsMissingData(e))
+            {
+                _gaps.Add(ReadGap.From($"{what} (task_struct.signal)", e));
+                return [leader];
+            }
+            List<ulong> threads = [leader];
+            foreach (var t in _o.ReadList(_o.AddressOf(signal, "signal_struct", "thread_head"), Task, "thread_node", _gaps, what))
                 if (t != leader)
-                    yield return t;
+                    threads.Add(t);
+            return threads;
         }
-        else
-        {
-            foreach (var t in _o.ListEntries(_o.AddressOf(leader, Task, "thread_group"), Task, "thread_group"))
-                yield return t;
-        }
+        return [leader, .. _o.ReadList(_o.AddressOf(leader, Task, "thread_group"), Task, "thread_group", _gaps, what)];
     }
 
     private KernelTask ReadTask(ulong a, bool active, bool idle)
@@ -110,15 +155,41 @@ public sealed class TaskList
         var flags = _o.Unsigned(a, Task, "flags");
         var mm = _o.Pointer(a, Task, "mm");
         var parent = _o.Pointer(a, Task, "real_parent");
-        var (vsz, rss) = mm == 0 ? (0UL, 0UL) : (_o.Unsigned(mm, "mm_struct", "total_vm"), _mm.Resident(mm));
+        var pid = (int)_o.Integer(a, Task, "pid");
+        var comm = _o.CharArray(a, Task, "comm");
+        ulong vsz = 0, rss = 0;
+        var memoryUnread = false;
+        try
+        {
+            if (mm != 0)
+                (vsz, rss) = (_o.Unsigned(mm, "mm_struct", "total_vm"), _mm.Resident(mm));
+        }
+        catch (Exception e) when (ReadGap.IsMissingData(e))
+        {
+            memoryUnread = true;
+            _gaps.Add(ReadGap.From($"mm_struct at 0x{mm:x} of PID {pid} ({comm}): VSZ and RSS unknown", e));
+        }
+        // crash gives the idle tasks (pid 0) parent 0 although the secondary CPUs' were forked by pid 1.
+        var parentPid = 0;
+        var parentUnread = false;
+        try
+        {
+            parentPid = parent == 0 || idle ? 0 : (int)_o.Integer(parent, Task, "pid");
+        }
+        catch (Exception e) when (ReadGap.IsMissingData(e))
+        {
+            parentUnread = true;
+            _gaps.Add(ReadGap.From($"the parent task_struct at 0x{parent:x} of PID {pid} ({comm}): PPID unknown", e));
+        }
         return new KernelTask
         {
             Address = a,
-            Pid = (int)_o.Integer(a, Task, "pid"),
+            Pid = pid,
             Tgid = (int)_o.Integer(a, Task, "tgid"),
-            // crash gives the idle tasks (pid 0) parent 0 although the secondary CPUs' were forked by pid 1.
-            ParentPid = parent == 0 || idle ? 0 : (int)_o.Integer(parent, Task, "pid"),
-            Comm = _o.CharArray(a, Task, "comm"),
+            ParentPid = parentPid,
+            ParentUnread = parentUnread,
+            MemoryUnread = memoryUnread,
+            Comm = comm,
             Cpu = (int)_o.Integer(a, Task, _o.Has(Task, "cpu") ? "cpu" : "thread_info.cpu"),
             State = state,
             ExitState = exit,
