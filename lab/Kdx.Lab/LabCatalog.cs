@@ -14,6 +14,11 @@ public static class LabCatalog
     /// <summary>QEMU's own dumps of a sysrq crash: ELF (with VMCOREINFO via -device vmcoreinfo) and kdump-zlib.</summary>
     public static Scenario SysrqQemu() => ScenarioOptions.Create("default", "sysrq", [CaptureSpec.QemuElf, CaptureSpec.QemuKdumpZlib]);
 
+    /// <summary>QEMU's ELF dump of a 4 GiB guest whose memory is partly used (lab/guest/fill-memory.sh:
+    /// ~1.4 GiB of random and hex-text data in a tmpfs) before a sysrq crash: the large input of the capture benchmark.</summary>
+    public static Scenario SysrqQemuLarge() => ScenarioOptions.Create("default", "script", [CaptureSpec.QemuElf], ramMiB: 4096,
+        script: Path.Combine(LabPaths.GuestDir, "fill-memory.sh"));
+
     /// <summary>An unknown NMI from the QEMU monitor with unknown_nmi_panic=1.</summary>
     public static Scenario NmiQemu() => ScenarioOptions.Create("default", "nmi", [CaptureSpec.QemuElf, CaptureSpec.QemuKdumpZlib]);
 
