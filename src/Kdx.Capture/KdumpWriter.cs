@@ -36,8 +36,20 @@ public static class KdumpWriter
     private const int SubHeaderSize = 104;
     private const int PageDescSize = 24;
 
-    public static CaptureResult Write(VmcoreSource source, IDumpSink sink, CaptureOptions options, CancellationToken cancel = default)
+    /// <summary>Pass 1 keeps the whole 2nd bitmap for pass 2 when it is at most this big (a 256 GiB physical address space), instead of classifying again.</summary>
+    public const int BitmapCacheBytes = 8 << 20;
+
+    public static CaptureResult Write(VmcoreSource source, IDumpSink sink, CaptureOptions options, CancellationToken cancel = default) =>
+        Write(source, [sink], options, cancel);
+
+    /// <summary>
+    /// Writes one dump, or with several sinks a --split set: every part has the same headers and
+    /// bitmaps, and holds the pages of its own pfn range (ranges of about equal numbers of dumpable pages).
+    /// </summary>
+    public static CaptureResult Write(VmcoreSource source, IReadOnlyList<IDumpSink> sinks, CaptureOptions options, CancellationToken cancel = default)
     {
+        if (sinks.Count == 0)
+            throw new ArgumentException("no output", nameof(sinks));
         var classifier = new PageClassifier(source, options.Level);
         var bs = source.PageSize;
         var maxMapnr = source.MaxMapnr;
@@ -46,64 +58,99 @@ public static class KdumpWriter
         var bitmapOffset = (long)(1 + subHeaderBlocks) * bs;
         var pdOffset = bitmapOffset + 2 * bitmapBytesPerHalf;
 
+        // The headers go first, so an output that fills the disk later still has them (split
+        // ranges are filled in after pass 1, in the same blocks).
         var header = BuildHeaders(source, options, subHeaderBlocks, (uint)(2 * bitmapBytesPerHalf / bs), bs);
-        sink.Write(0, header);
+        foreach (var sink in sinks)
+            sink.Write(0, header);
 
         var chunk = classifier.ChunkPages;
         var words = (int)(chunk / 64);
+        var chunks = (int)((maxMapnr + chunk - 1) / chunk);
         var present = ArrayPool<ulong>.Shared.Rent(words);
         var dumpable = ArrayPool<ulong>.Shared.Rent(words);
         var bitmapBytes = ArrayPool<byte>.Shared.Rent(words * 8);
+        var cache = maxMapnr / 8 <= BitmapCacheBytes ? new ulong[chunks * words] : null;
+        var perChunk = new ulong[chunks];
         try
         {
             // Pass 1: bitmaps and the number of dumpable pages.
             ulong presentPages = 0, dumpablePages = 0;
-            for (ulong first = 0; first < maxMapnr; first += chunk)
+            for (var c = 0; c < chunks; c++)
             {
                 cancel.ThrowIfCancellationRequested();
+                var first = (ulong)c * chunk;
                 var count = Math.Min(chunk, maxMapnr - first);
                 classifier.Classify(first, count, present, dumpable);
                 var n = (int)((count + 7) / 8);
-                presentPages += WriteBits(sink, bitmapOffset + (long)(first / 8), present, n, bitmapBytes);
-                dumpablePages += WriteBits(sink, bitmapOffset + bitmapBytesPerHalf + (long)(first / 8), dumpable, n, bitmapBytes);
-            }
-            var excluded = classifier.Counts.Clone();
-
-            // Pass 2: page data.
-            classifier.Restart();
-            var state = new PageDataWriter(source, sink, options, pdOffset, pdOffset + (long)dumpablePages * PageDescSize, dumpablePages);
-            string? failure = null;
-            try
-            {
-                state.WriteZeroPage();
-                for (ulong first = 0; first < maxMapnr && !state.Failed; first += chunk)
+                foreach (var sink in sinks)
                 {
-                    cancel.ThrowIfCancellationRequested();
-                    var count = Math.Min(chunk, maxMapnr - first);
-                    classifier.Classify(first, count, present, dumpable);
-                    state.AddChunk(first, count, dumpable);
+                    presentPages += WriteBits(sink, bitmapOffset + (long)(first / 8), present, n, bitmapBytes);
+                    perChunk[c] = WriteBits(sink, bitmapOffset + bitmapBytesPerHalf + (long)(first / 8), dumpable, n, bitmapBytes);
                 }
-                state.Flush();
-                if (state.DescIndex != dumpablePages && !state.Failed)
-                    throw new InvalidOperationException($"pass 2 found {state.DescIndex} dumpable pages, pass 1 {dumpablePages}: the input changed while it was read");
+                dumpablePages += perChunk[c];
+                if (cache is not null)
+                    dumpable.AsSpan(0, words).CopyTo(cache.AsSpan(c * words));
             }
-            catch (IOException e)
+            presentPages /= (ulong)sinks.Count;
+            var excluded = classifier.Counts.Clone();
+            var parts = SplitRanges(perChunk, dumpablePages, sinks.Count);
+
+            // Pass 2: page data, part by part in pfn order.
+            classifier.Restart();
+            string? failure = null;
+            ulong zero = 0, written = 0;
+            long size = 0;
+            for (var p = 0; p < sinks.Count; p++)
             {
-                failure = e.Message;
+                var (from, to, pages) = parts[p];
+                var sink = sinks[p];
+                string? partFailure = null;
+                var state = new PageDataWriter(source, sink, options, pdOffset, pdOffset + (long)pages * PageDescSize, pages);
+                try
+                {
+                    if (sinks.Count > 1)
+                        WriteSplitRange(sink, header, (ulong)from * chunk, Math.Min((ulong)to * chunk, maxMapnr), bs);
+                    state.WriteZeroPage();
+                    for (var c = from; c < to && !state.Failed; c++)
+                    {
+                        cancel.ThrowIfCancellationRequested();
+                        var first = (ulong)c * chunk;
+                        var count = Math.Min(chunk, maxMapnr - first);
+                        if (cache is null)
+                            classifier.Classify(first, count, present, dumpable);
+                        state.AddChunk(first, count, cache is null ? dumpable.AsSpan(0, words) : cache.AsSpan(c * words, words));
+                    }
+                    state.Flush();
+                    if (state.DescIndex != pages && !state.Failed)
+                        throw new InvalidOperationException($"pass 2 found {state.DescIndex} dumpable pages, pass 1 {pages}: the input changed while it was read");
+                }
+                catch (IOException e)
+                {
+                    partFailure = e.Message;
+                }
+                finally
+                {
+                    state.Dispose();
+                }
+                partFailure ??= state.Failure;
+                if (partFailure is not null)
+                    MarkIncomplete(sink, header);
+                try
+                {
+                    sink.Complete();
+                }
+                catch (IOException e)
+                {
+                    partFailure ??= e.Message;
+                }
+                failure ??= partFailure;
+                zero += state.ZeroPages;
+                written += state.WrittenPages;
+                size += state.End;
             }
-            failure ??= state.Failure;
-            if (failure is not null)
-                MarkIncomplete(sink, header);
-            try
-            {
-                sink.Complete();
-            }
-            catch (IOException e)
-            {
-                failure ??= e.Message;
-            }
-            return new CaptureResult(maxMapnr, presentPages, dumpablePages, state.ZeroPages, state.WrittenPages, excluded,
-                state.End, failure is not null, failure, classifier.Problems);
+            return new CaptureResult(maxMapnr, presentPages, dumpablePages, zero, written, excluded,
+                size, failure is not null, failure, classifier.Problems);
         }
         finally
         {
@@ -111,6 +158,38 @@ public static class KdumpWriter
             ArrayPool<ulong>.Shared.Return(dumpable);
             ArrayPool<byte>.Shared.Return(bitmapBytes);
         }
+    }
+
+    // Chunk ranges [From, To) for the parts, cut where the running count of dumpable pages passes
+    // each part's equal share; Pages is the part's dumpable pages.
+    private static (int From, int To, ulong Pages)[] SplitRanges(ulong[] perChunk, ulong total, int parts)
+    {
+        var ranges = new (int, int, ulong)[parts];
+        var c = 0;
+        ulong before = 0;
+        for (var p = 0; p < parts; p++)
+        {
+            var from = c;
+            ulong pages = 0;
+            var share = p == parts - 1 ? ulong.MaxValue : total * (ulong)(p + 1) / (ulong)parts;
+            while (c < perChunk.Length && (p == parts - 1 || before + pages < share))
+                pages += perChunk[c++];
+            ranges[p] = (from, c, pages);
+            before += pages;
+        }
+        return ranges;
+    }
+
+    // A split part's sub-header: split = 1 and its pfn range (start_pfn/end_pfn and their 64-bit copies).
+    private static void WriteSplitRange(IDumpSink sink, byte[] header, ulong start, ulong end, int bs)
+    {
+        var s = header.AsSpan(bs, SubHeaderSize);
+        BinaryPrimitives.WriteInt32LittleEndian(s[12..], 1);                          // split
+        BinaryPrimitives.WriteUInt64LittleEndian(s[16..], Math.Min(start, uint.MaxValue)); // start_pfn
+        BinaryPrimitives.WriteUInt64LittleEndian(s[24..], Math.Min(end, uint.MaxValue));   // end_pfn
+        BinaryPrimitives.WriteUInt64LittleEndian(s[80..], start);                     // start_pfn_64
+        BinaryPrimitives.WriteUInt64LittleEndian(s[88..], end);                       // end_pfn_64
+        sink.Write(bs, s);
     }
 
     private static long RoundUp(long n, int block) => (n + block - 1) / block * block;
