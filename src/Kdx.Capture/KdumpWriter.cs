@@ -94,7 +94,7 @@ public static class KdumpWriter
             }
             presentPages /= (ulong)sinks.Count;
             var excluded = classifier.Counts.Clone();
-            var parts = SplitRanges(perChunk, dumpablePages, sinks.Count);
+            var parts = SplitRanges(perChunk, cache, chunk, maxMapnr, dumpablePages, sinks.Count);
 
             // Pass 2: page data, part by part in pfn order.
             classifier.Restart();
@@ -103,23 +103,29 @@ public static class KdumpWriter
             long size = 0;
             for (var p = 0; p < sinks.Count; p++)
             {
-                var (from, to, pages) = parts[p];
+                var (start, end, pages) = parts[p];
                 var sink = sinks[p];
                 string? partFailure = null;
                 var state = new PageDataWriter(source, sink, options, pdOffset, pdOffset + (long)pages * PageDescSize, pages);
                 try
                 {
                     if (sinks.Count > 1)
-                        WriteSplitRange(sink, header, (ulong)from * chunk, Math.Min((ulong)to * chunk, maxMapnr), bs);
+                        WriteSplitRange(sink, header, start, end, bs);
                     state.WriteZeroPage();
-                    for (var c = from; c < to && !state.Failed; c++)
+                    for (var first = start / chunk * chunk; first < end && !state.Failed; first += chunk)
                     {
                         cancel.ThrowIfCancellationRequested();
-                        var first = (ulong)c * chunk;
                         var count = Math.Min(chunk, maxMapnr - first);
                         if (cache is null)
+                        {
+                            // Without the kept bitmap, parts start at chunk boundaries: each chunk is classified once, in order.
                             classifier.Classify(first, count, present, dumpable);
-                        state.AddChunk(first, count, cache is null ? dumpable.AsSpan(0, words) : cache.AsSpan(c * words, words));
+                            state.AddChunk(first, count, dumpable.AsSpan(0, words));
+                            continue;
+                        }
+                        var lo = Math.Max(first, start);
+                        var hi = Math.Min(first + count, end);
+                        state.AddChunk(lo, hi - lo, cache.AsSpan((int)(lo / 64), (int)((hi - lo + 63) / 64)));
                     }
                     state.Flush();
                     if (state.DescIndex != pages && !state.Failed)
@@ -160,24 +166,54 @@ public static class KdumpWriter
         }
     }
 
-    // Chunk ranges [From, To) for the parts, cut where the running count of dumpable pages passes
-    // each part's equal share; Pages is the part's dumpable pages.
-    private static (int From, int To, ulong Pages)[] SplitRanges(ulong[] perChunk, ulong total, int parts)
+    // Pfn ranges [Start, End) for the parts, cut where the running count of dumpable pages passes
+    // each part's equal share: at a 64-pfn word of the kept bitmap when pass 1 kept it, else at a
+    // chunk boundary. Pages is the part's dumpable pages.
+    private static (ulong Start, ulong End, ulong Pages)[] SplitRanges(ulong[] perChunk, ulong[]? cache, ulong chunk, ulong maxMapnr, ulong total, int parts)
     {
-        var ranges = new (int, int, ulong)[parts];
+        var ranges = new (ulong, ulong, ulong)[parts];
+        ulong start = 0, before = 0;
         var c = 0;
-        ulong before = 0;
+        var w = 0;
         for (var p = 0; p < parts; p++)
         {
-            var from = c;
-            ulong pages = 0;
-            var share = p == parts - 1 ? ulong.MaxValue : total * (ulong)(p + 1) / (ulong)parts;
-            while (c < perChunk.Length && (p == parts - 1 || before + pages < share))
-                pages += perChunk[c++];
-            ranges[p] = (from, c, pages);
-            before += pages;
+            var share = total * (ulong)(p + 1) / (ulong)parts;
+            ulong end;
+            if (p == parts - 1)
+                end = maxMapnr;
+            else if (cache is not null)
+            {
+                for (; w < cache.Length && before < share; w++)
+                    before += (ulong)System.Numerics.BitOperations.PopCount(cache[w]);
+                end = Math.Min((ulong)w * 64, maxMapnr);
+            }
+            else
+            {
+                for (; c < perChunk.Length && before < share; c++)
+                    before += perChunk[c];
+                end = Math.Min((ulong)c * chunk, maxMapnr);
+            }
+            ranges[p] = (start, end, 0);
+            start = end;
         }
+        // The pages of each range, from the per-chunk counts and the bitmap's words at the cuts.
+        for (var p = 0; p < parts; p++)
+            ranges[p].Item3 = CountKept(ranges[p].Item1, ranges[p].Item2, perChunk, cache, chunk);
         return ranges;
+    }
+
+    private static ulong CountKept(ulong start, ulong end, ulong[] perChunk, ulong[]? cache, ulong chunk)
+    {
+        ulong n = 0;
+        if (cache is null)
+        {
+            for (var c = (int)(start / chunk); (ulong)c * chunk < end; c++)
+                n += perChunk[c];
+            return n;
+        }
+        for (var w = (int)(start / 64); (ulong)w * 64 < end; w++)
+            n += (ulong)System.Numerics.BitOperations.PopCount(cache[w]);
+        return n;
     }
 
     // A split part's sub-header: split = 1 and its pfn range (start_pfn/end_pfn and their 64-bit copies).
