@@ -32,4 +32,17 @@ public class OracleTests
         var mdf = File.ReadAllText(Path.Combine(lab.Directory, lab.Metadata.MakedumpfileDmesg!));
         Assert.Equal(mdf.TrimEnd(), Read("crash-log.txt").TrimEnd());
     }
+
+    [Fact]
+    public void CrashRunsAnyCommandOnDemandAndCachesIt()
+    {
+        var lab = LabCatalog.Build(LabCatalog.SysrqKdump());
+        var text = Oracles.Crash(lab, "p init_uts_ns.name.release; sym linux_banner", progress: Console.Error);
+        Assert.Contains($"= \"{lab.Metadata.Kernel}\\000", text);
+        Assert.Matches(@"ffffffff[0-9a-f]{8} \(D\) linux_banner", text);
+        // The second call is served from oracle/extra without starting crash again.
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        Assert.Equal(text, Oracles.Crash(lab, "p init_uts_ns.name.release ; sym linux_banner"));
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(2), "a cached crash answer must not start crash again");
+    }
 }

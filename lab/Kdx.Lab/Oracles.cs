@@ -40,22 +40,18 @@ public static class Oracles
         Directory.CreateDirectory(tmp);
 
         var dump = lab.Metadata.Captures[0];
-        // One user of the chroot at a time: its mounts are shared by every process on the machine.
-        using (FileLock.Acquire("oracle-chroot-mounts", TimeSpan.FromMinutes(60)))
-        using (var mounts = new ChrootMounts(root))
+        using (var chroot = OracleChroot.Open(progress))
         {
-            // Inside the chroot the lab cache is /lab.
-            string Inside(string hostPath) => "/lab/" + Path.GetRelativePath(LabPaths.Cache, hostPath);
-            var dumpIn = Inside(Path.Combine(lab.Directory, dump.Files[0]));
-            var vmlinuxIn = Inside(vmlinux);
-            var outIn = Inside(tmp);
+            var dumpIn = chroot.Inside(Path.Combine(lab.Directory, dump.Files[0]));
+            var vmlinuxIn = chroot.Inside(vmlinux);
+            var outIn = chroot.Inside(tmp);
 
             var cmds = Path.Combine(tmp, "crash-commands.txt");
             File.WriteAllLines(cmds, CrashCommands.Select(c => $"{c.Command} > {outIn}/{c.File}").Append("quit"));
-            var crashArgs = new List<string> { root, "crash", "-s", vmlinuxIn };
-            crashArgs.AddRange(dump.Files.Select(f => Inside(Path.Combine(lab.Directory, f)))); // split parts together
-            crashArgs.AddRange(["-i", Inside(cmds)]);
-            var r = Sh.Try("chroot", crashArgs, timeout: TimeSpan.FromMinutes(10));
+            var crashArgs = new List<string> { "-s", vmlinuxIn };
+            crashArgs.AddRange(dump.Files.Select(f => chroot.Inside(Path.Combine(lab.Directory, f)))); // split parts together
+            crashArgs.AddRange(["-i", chroot.Inside(cmds)]);
+            var r = chroot.Run("crash", crashArgs, TimeSpan.FromMinutes(10));
             File.WriteAllText(Path.Combine(tmp, "crash-session.txt"), r.Stdout + r.Stderr);
             foreach (var (command, file) in CrashCommands)
                 if (!File.Exists(Path.Combine(tmp, file)) || new FileInfo(Path.Combine(tmp, file)).Length == 0)
@@ -68,11 +64,11 @@ public static class Oracles
                 "print(f'PID: {thread.tid}')\n" +
                 "for frame in thread.stack_trace():\n" +
                 "    print(frame.name or hex(frame.pc))\n");
-            var d = Sh.Try("chroot", [root, "drgn", "-q", "-c", dumpIn, "-s", vmlinuxIn, Inside(script)], timeout: TimeSpan.FromMinutes(10));
+            var d = chroot.Run("drgn", ["-q", "-c", dumpIn, "-s", vmlinuxIn, chroot.Inside(script)], TimeSpan.FromMinutes(10));
             File.WriteAllText(Path.Combine(tmp, "drgn-bt.txt"), d.Stdout);
             if (d.ExitCode != 0)
                 File.WriteAllText(Path.Combine(tmp, "drgn-error.txt"), d.Stderr);
-            var m = Sh.Try("chroot", [root, "makedumpfile", "--dump-dmesg", dumpIn, outIn + "/makedumpfile-1.7.8-dmesg.txt"], timeout: TimeSpan.FromMinutes(10));
+            var m = chroot.Run("makedumpfile", ["--dump-dmesg", dumpIn, outIn + "/makedumpfile-1.7.8-dmesg.txt"], TimeSpan.FromMinutes(10));
             if (m.ExitCode != 0)
                 File.WriteAllText(Path.Combine(tmp, "makedumpfile-1.7.8-error.txt"), m.Stdout + m.Stderr);
         }
@@ -81,6 +77,45 @@ public static class Oracles
         File.WriteAllText(Path.Combine(tmp, ".complete"), dump.Id + "\n");
         Directory.Move(tmp, outDir);
         return outDir;
+    }
+
+    /// <summary>
+    /// crash's output for any command lines (one per line, or separated by ';') on the scenario's
+    /// capture <paramref name="capture"/>, with the -dbg vmlinux; run once and cached under oracle/extra/.
+    /// </summary>
+    public static string Crash(LabResult lab, string commands, int capture = 0, TextWriter? progress = null)
+    {
+        progress ??= TextWriter.Null;
+        var lines = commands.Split([';', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (lines.Length == 0)
+            throw new ArgumentException("no crash command given", nameof(commands));
+        var dump = lab.Metadata.Captures[capture];
+        var key = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
+            System.Text.Encoding.UTF8.GetBytes(dump.Id + "\n" + string.Join("\n", lines))))[..16];
+        var dir = Path.Combine(lab.Directory, Dir, "extra");
+        var output = Path.Combine(dir, $"crash-{key}.txt");
+        if (File.Exists(output))
+            return File.ReadAllText(output);
+        var vmlinux = EnsureDebugVmlinux(lab.Metadata.Kernel, progress);
+        using var _ = FileLock.Acquire("oracle-" + lab.Metadata.Name + "-extra", TimeSpan.FromMinutes(30));
+        if (File.Exists(output))
+            return File.ReadAllText(output);
+        Directory.CreateDirectory(dir);
+        var tmp = output + ".tmp";
+        File.WriteAllText(tmp, "");
+        using (var chroot = OracleChroot.Open(progress))
+        {
+            var cmds = Path.Combine(dir, $"crash-{key}.commands");
+            File.WriteAllLines(cmds, lines.Select(c => $"{c} >> {chroot.Inside(tmp)}").Append("quit"));
+            var args = new List<string> { "-s", chroot.Inside(vmlinux) };
+            args.AddRange(dump.Files.Select(f => chroot.Inside(Path.Combine(lab.Directory, f))));
+            args.AddRange(["-i", chroot.Inside(cmds)]);
+            var r = chroot.Run("crash", args, TimeSpan.FromMinutes(20));
+            if (r.ExitCode != 0 || new FileInfo(tmp).Length == 0)
+                throw new LabException($"crash '{string.Join("; ", lines)}' on {dump.Files[0]} failed (exit {r.ExitCode}): {Sh.Tail(r.Stdout + r.Stderr, 10)}");
+        }
+        File.Move(tmp, output);
+        return File.ReadAllText(output);
     }
 
     /// <summary>A Debian sid minbase chroot with crash 9, makedumpfile 1.7.8 and drgn.</summary>
@@ -158,32 +193,76 @@ public static class Oracles
         Directory.Delete(tmp, true);
         return (vmlinux, map);
     }
+}
 
-    /// <summary>Bind-mounts the lab cache at /lab and proc at /proc inside the chroot for its lifetime.</summary>
-    private sealed class ChrootMounts : IDisposable
+/// <summary>
+/// The oracle chroot, mounted for one user at a time (its mounts are shared by every process on the
+/// machine): the lab cache is bind-mounted at /lab and proc at /proc for the session's lifetime.
+/// </summary>
+public sealed class OracleChroot : IDisposable
+{
+    private readonly FileLock _lock;
+    private readonly List<string> _mounted = [];
+
+    private OracleChroot(string root, FileLock held)
     {
-        private readonly List<string> _mounted = [];
-
-        public ChrootMounts(string root)
+        Root = root;
+        _lock = held;
+        try
         {
-            var lab = Path.Combine(root, "lab");
-            var proc = Path.Combine(root, "proc");
-            Directory.CreateDirectory(lab);
-            Directory.CreateDirectory(proc);
-            Unmount(lab);
-            Unmount(proc);
-            Sh.Run("mount", "--bind", LabPaths.Cache, lab);
-            _mounted.Add(lab);
-            Sh.Run("mount", "-t", "proc", "proc", proc);
-            _mounted.Add(proc);
+            Mount(["--bind", LabPaths.Cache], Path.Combine(root, "lab"));
+            Mount(["-t", "proc", "proc"], Path.Combine(root, "proc"));
         }
-
-        private static void Unmount(string path) => Sh.Try("umount", ["-l", path]);
-
-        public void Dispose()
+        catch
         {
-            foreach (var m in Enumerable.Reverse(_mounted))
-                Unmount(m);
+            Dispose();
+            throw;
         }
+    }
+
+    public string Root { get; }
+
+    /// <summary>Builds the chroot if needed, waits for other users, and mounts it.</summary>
+    public static OracleChroot Open(TextWriter? progress = null)
+    {
+        var root = Oracles.EnsureChroot(progress ?? TextWriter.Null);
+        return new OracleChroot(root, FileLock.Acquire("oracle-chroot-mounts", TimeSpan.FromMinutes(60)));
+    }
+
+    /// <summary>The path inside the chroot of a file under the lab cache.</summary>
+    public string Inside(string hostPath)
+    {
+        var rel = Path.GetRelativePath(LabPaths.Cache, Path.GetFullPath(hostPath));
+        if (rel.StartsWith("..", StringComparison.Ordinal) || Path.IsPathRooted(rel))
+            throw new LabException($"{hostPath} is not under the lab cache {LabPaths.Cache}, so the oracle chroot cannot see it");
+        return "/lab/" + rel;
+    }
+
+    /// <summary>The host command line that runs <paramref name="file"/> inside the chroot.</summary>
+    public (string File, IReadOnlyList<string> Args) Command(string file, IEnumerable<string> args) =>
+        ("chroot", [Root, file, .. args]);
+
+    public Sh.Result Run(string file, IEnumerable<string> args, TimeSpan? timeout = null)
+    {
+        var (f, a) = Command(file, args);
+        return Sh.Try(f, a, timeout: timeout);
+    }
+
+    private void Mount(string[] how, string target)
+    {
+        Directory.CreateDirectory(target);
+        Unmount(target);
+        Sh.Run("mount", [.. how, target]);
+        _mounted.Add(target);
+    }
+
+    private static void Unmount(string path) => Sh.Try("umount", ["-l", path]);
+
+    public void Dispose()
+    {
+        foreach (var m in Enumerable.Reverse(_mounted))
+            Unmount(m);
+        _mounted.Clear();
+        _lock.Dispose();
     }
 }

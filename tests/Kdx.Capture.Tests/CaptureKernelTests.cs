@@ -11,7 +11,7 @@ public class CaptureKernelTests
     [Fact]
     public void InCaptureKernel_KdxKeepsWhatMakedumpfileKeeps()
     {
-        var lab = LabCatalog.Build(LabCatalog.SysrqKdumpKdx(NativeKdx()));
+        var lab = LabCatalog.Build(LabCatalog.SysrqKdumpKdx(KdxBinary.NativeAot()));
         var kdxPath = lab.Dump("kdump-kdx-l-d31");
         var mdfPath = lab.Dump("kdump-mdf-l-d31");
         var kdx = KdumpBitmaps.Read(kdxPath);
@@ -64,7 +64,7 @@ public class CaptureKernelTests
     {
         // The lab's oracles run crash 9 (Debian sid chroot, DWARF vmlinux) on the scenario's first
         // capture, which here is kdx's -l -d 31 file written in the capture kernel.
-        var lab = LabCatalog.Build(LabCatalog.SysrqKdumpKdx(NativeKdx()));
+        var lab = LabCatalog.Build(LabCatalog.SysrqKdumpKdx(KdxBinary.NativeAot()));
         Assert.Equal("kdump-kdx-l-d31", lab.Metadata.Captures[0].Id);
         var oracle = Oracles.Ensure(lab);
         var sys = File.ReadAllText(Path.Combine(oracle, "crash-sys.txt"));
@@ -91,37 +91,5 @@ public class CaptureKernelTests
                 pages.Add(end / 4096);
         }
         return pages;
-    }
-
-    // A NativeAOT kdx published from this source tree, cached by the hash of its sources.
-    private static string NativeKdx()
-    {
-        var root = RepoRoot();
-        var sources = Directory.EnumerateFiles(Path.Combine(root, "src"), "*.*", SearchOption.AllDirectories)
-            .Where(f => (f.EndsWith(".cs", StringComparison.Ordinal) || f.EndsWith(".csproj", StringComparison.Ordinal))
-                && !f.Contains("/bin/", StringComparison.Ordinal) && !f.Contains("/obj/", StringComparison.Ordinal))
-            .Order(StringComparer.Ordinal)
-            .Append(Path.Combine(root, "Directory.Build.props"))
-            .Append(Path.Combine(root, "Directory.Packages.props"))
-            .ToList();
-        var dir = Path.Combine(LabPaths.Builds, "kdx-aot-" + Initramfs.HashFiles(sources)[..12]);
-        var kdx = Path.Combine(dir, "kdx");
-        using var _ = FileLock.Acquire("kdx-aot", TimeSpan.FromMinutes(20));
-        if (File.Exists(kdx))
-            return kdx;
-        var (code, output) = CaptureLab.Run("dotnet", "publish", Path.Combine(root, "src/Kdx.Cli"), "-c", "Release", "-p:KdxAot=true", "-o", dir + ".tmp");
-        Assert.True(code == 0, output);
-        if (Directory.Exists(dir))
-            Directory.Delete(dir, true);
-        Directory.Move(dir + ".tmp", dir);
-        return kdx;
-    }
-
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "kdx.slnx")))
-                return dir.FullName;
-        throw new InvalidOperationException("kdx.slnx not found above " + AppContext.BaseDirectory);
     }
 }

@@ -83,20 +83,9 @@ public static class Oracles
 
     public static string Run(string tool, params string[] args)
     {
-        var psi = new ProcessStartInfo(Require(tool))
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var a in args)
-            psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stderr = p.StandardError.ReadToEndAsync();
-        var output = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0)
-            throw new InvalidOperationException($"{tool} {string.Join(' ', args)} exited {p.ExitCode}: {stderr.Result}");
-        return output;
+        var r = Kdx.Lab.Sh.Try(Require(tool), args);
+        if (r.ExitCode != 0)
+            throw new InvalidOperationException($"{tool} {string.Join(' ', args)} exited {r.ExitCode}: {r.Stderr}");
+        return r.Stdout;
     }
 }

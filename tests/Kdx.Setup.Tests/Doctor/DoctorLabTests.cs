@@ -8,32 +8,13 @@ using Kdx.Setup.Tests.Nmi;
 
 namespace Kdx.Setup.Tests.Doctor;
 
-/// <summary>One NativeAOT publish of kdx per test run, deleted afterwards.</summary>
-public sealed class NativeKdx : IDisposable
+/// <summary>The NativeAOT kdx the lab builds from this checkout (cached by a hash of the sources).</summary>
+public sealed class NativeKdx
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), $"kdx-aot-{Environment.ProcessId}-{Guid.NewGuid():N}");
-    private readonly Lazy<string> _binary;
-
-    public NativeKdx() => _binary = new(Publish, LazyThreadSafetyMode.ExecutionAndPublication);
+    private readonly Lazy<string> _binary = new(() => KdxBinary.NativeAot(), LazyThreadSafetyMode.ExecutionAndPublication);
 
     /// <summary>The published kdx executable (publishing takes minutes on the first call).</summary>
     public string Binary => _binary.Value;
-
-    private string Publish()
-    {
-        var root = NmiModuleBuildTests.RepoRoot();
-        var (code, output) = NmiModuleBuildTests.Run("dotnet",
-            $"publish \"{Path.Combine(root, "src/Kdx.Cli")}\" -c Release -p:KdxAot=true -o \"{_dir}\"", root);
-        var kdx = Path.Combine(_dir, "kdx");
-        Assert.True(code == 0 && File.Exists(kdx), $"dotnet publish (NativeAOT) failed:\n{output}");
-        return kdx;
-    }
-
-    public void Dispose()
-    {
-        if (Directory.Exists(_dir))
-            Directory.Delete(_dir, true);
-    }
 }
 
 [Collection(CrashLab.Collection)]

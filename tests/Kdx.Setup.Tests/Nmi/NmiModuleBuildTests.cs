@@ -1,5 +1,4 @@
 // Builds kernel/nmimgr against Debian 12's installed 6.1 headers with make and checks the module and its parameters (modinfo).
-using System.Diagnostics;
 
 namespace Kdx.Setup.Tests.Nmi;
 
@@ -19,14 +18,10 @@ public class NmiModuleBuildTests
         throw new InvalidOperationException("kdx.slnx not found above " + AppContext.BaseDirectory);
     }
 
-    internal static (int Code, string Output) Run(string file, string args, string? cwd = null)
+    private static (int Code, string Output) Run(string file, string[] args, string? cwd = null)
     {
-        var psi = new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = cwd ?? "" };
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        var stdout = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        return (p.ExitCode, stdout + err.Result);
+        var r = Kdx.Lab.Sh.Try(file, args, workDir: cwd);
+        return (r.ExitCode, r.Stdout + r.Stderr);
     }
 
     [Fact]
@@ -39,7 +34,7 @@ public class NmiModuleBuildTests
         foreach (var f in new[] { "nmimgr.c", "Kbuild", "Makefile", "dkms.conf" })
             File.Copy(Path.Combine(src, f), Path.Combine(work.Path, f));
 
-        var (code, output) = Run("make", $"KVERS={KernelVersion}", work.Path);
+        var (code, output) = Run("make", [$"KVERS={KernelVersion}"], work.Path);
         Assert.True(code == 0, output);
         // No compiler diagnostics for the module's own source (kbuild's own notes may vary by host).
         Assert.DoesNotMatch(@"nmimgr\.c:\d+:\d+: (warning|error)", output);
@@ -47,16 +42,16 @@ public class NmiModuleBuildTests
         var ko = Path.Combine(work.Path, "build", KernelVersion, "nmimgr.ko");
         Assert.True(File.Exists(ko), output);
 
-        var (mcode, parm) = Run("/sbin/modinfo", $"-F parm {ko}");
+        var (mcode, parm) = Run("/sbin/modinfo", ["-F", "parm", ko]);
         Assert.True(mcode == 0, parm);
         var names = parm.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l[..l.IndexOf(':')]).Order().ToArray();
         Assert.Equal(["counters", "dump_claims", "events_drop", "events_ignore", "events_panic", "protect_dump", "ratelimit_ms"], names);
         Assert.Contains("events_panic:", parm);
         Assert.Contains("(list)", parm);
 
-        var (_, vermagic) = Run("/sbin/modinfo", $"-F vermagic {ko}");
+        var (_, vermagic) = Run("/sbin/modinfo", ["-F", "vermagic", ko]);
         Assert.StartsWith(KernelVersion + " ", vermagic);
-        var (_, license) = Run("/sbin/modinfo", $"-F license {ko}");
+        var (_, license) = Run("/sbin/modinfo", ["-F", "license", ko]);
         Assert.Equal("GPL", license.Trim());
     }
 
