@@ -7,6 +7,7 @@ public static class Benchmarks
     /// <summary>Every benchmark, one line each.</summary>
     public static readonly IReadOnlyList<IBenchmark> All =
     [
+        new CaptureBenchmark(),
     ];
 
     public static int Main(string[] args)

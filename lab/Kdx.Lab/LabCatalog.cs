@@ -15,7 +15,7 @@ public static class LabCatalog
     public static Scenario SysrqQemu() => ScenarioOptions.Create("default", "sysrq", [CaptureSpec.QemuElf, CaptureSpec.QemuKdumpZlib]);
 
     /// <summary>QEMU's ELF dump of a 4 GiB guest whose memory is partly used (lab/guest/fill-memory.sh:
-    /// ~1.4 GiB of random and hex-text data in a tmpfs) before a sysrq crash: the large input of the capture benchmark.</summary>
+    /// about 840 MiB of incompressible and compressible file data in a tmpfs) before a sysrq crash: the large input of the capture benchmark.</summary>
     public static Scenario SysrqQemuLarge() => ScenarioOptions.Create("default", "script", [CaptureSpec.QemuElf], ramMiB: 4096,
         script: Path.Combine(LabPaths.GuestDir, "fill-memory.sh"));
 
