@@ -1,12 +1,14 @@
-// Writes a kdump-compressed (header version 6) dump from a capture input in two streaming passes
-// over the pfns, chunk by chunk, so memory does not grow with the crashed machine's RAM:
+// Writes a kdump-compressed (header version 6) dump, or a --split set, from a capture input in two
+// streaming passes over the pfns, chunk by chunk, so memory does not grow with the crashed
+// machine's RAM:
 //   pass 1 classifies each chunk and writes its 1st and 2nd bitmap bytes, counting dumpable pages
-//          (which fixes where the page_desc array ends and page data begins);
-//   pass 2 classifies again, reads the dumpable pages in batches, compresses a batch on all
-//          workers, then writes its data and page_desc entries in pfn order.
-// Memory bound: one chunk's bitmaps and struct pages (2 x ChunkPages/8 bytes + ChunkPages x
-// SIZE(page), 2 MiB for x86_64's 32768-page sections) plus one batch of BatchPages input pages and
-// their compressed copies (~BatchPages x 2.2 x page size: 9 MiB at 4 KiB pages), whatever the RAM.
+//          (which fixes where the page_desc array ends and page data begins); it keeps the 2nd
+//          bitmap when that is at most BitmapCacheBytes, so pass 2 need not classify again;
+//   pass 2 feeds the dumpable pfns to PageDataWriter's pipeline (workers read and compress
+//          batches, this thread writes them in pfn order).
+// Memory bound (docs/capture.md): one chunk's bitmaps and struct pages (2 MiB for x86_64's
+// 32768-page sections), the kept bitmap up to BitmapCacheBytes, the pipeline's batches, and the
+// input's mapped windows — none of it grows with the RAM beyond those caps.
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
@@ -36,8 +38,8 @@ public static class KdumpWriter
     private const int SubHeaderSize = 104;
     private const int PageDescSize = 24;
 
-    /// <summary>Pass 1 keeps the whole 2nd bitmap for pass 2 when it is at most this big (a 256 GiB physical address space), instead of classifying again.</summary>
-    public const int BitmapCacheBytes = 8 << 20;
+    /// <summary>Pass 1 keeps the whole 2nd bitmap for pass 2 when it is at most this big (a 128 GiB physical address space), instead of classifying again.</summary>
+    public const int BitmapCacheBytes = 4 << 20;
 
     public static CaptureResult Write(VmcoreSource source, IDumpSink sink, CaptureOptions options, CancellationToken cancel = default) =>
         Write(source, [sink], options, cancel);

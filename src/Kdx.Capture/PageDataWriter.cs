@@ -18,7 +18,7 @@ internal sealed class PageDataWriter : IDisposable
     /// <summary>Pages per batch: the unit a worker compresses and the writer writes.</summary>
     public const int BatchPages = 256;
     /// <summary>Compression workers at most: more do not help a writer of one file and only cost memory.</summary>
-    public const int MaxWorkers = 16;
+    public const int MaxWorkers = 8;
     private const int PageDescSize = 24;
     private const int DescBufferEntries = 4096; // page_desc entries gathered per write (96 KiB)
 

@@ -89,40 +89,38 @@ public sealed unsafe class WindowedFileSource : IByteSource
     // Under _lock: the window holding offset, mapped if need be, or null when all are in use.
     private Window? TryAcquire(long offset)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var start = offset / WindowSize * WindowSize;
+        int free = -1, victim = -1;
+        for (var i = 0; i < _windows.Length; i++)
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            var start = offset / WindowSize * WindowSize;
-            int free = -1, victim = -1;
-            for (var i = 0; i < _windows.Length; i++)
+            var w = _windows[i];
+            if (w is null)
             {
-                var w = _windows[i];
-                if (w is null)
-                {
-                    free = free < 0 ? i : free;
-                    continue;
-                }
-                if (w.Start == start)
-                {
-                    w.Users++;
-                    w.LastUse = ++_clock;
-                    return w;
-                }
-                if (w.Users == 0 && (victim < 0 || w.LastUse < _windows[victim]!.LastUse))
-                    victim = i;
+                free = free < 0 ? i : free;
+                continue;
             }
-            var slot = free >= 0 ? free : victim;
-            if (slot < 0)
-                return null;
-            if (_windows[slot] is { } old)
-                Unmap(old);
-            var length = Math.Min(WindowSize, Length - start);
-            var view = _file!.CreateViewAccessor(start, length, MemoryMappedFileAccess.Read);
-            byte* p = null;
-            view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
-            var window = new Window(start, length, view, p + view.PointerOffset) { Users = 1, LastUse = ++_clock };
-            _windows[slot] = window;
-            return window;
+            if (w.Start == start)
+            {
+                w.Users++;
+                w.LastUse = ++_clock;
+                return w;
+            }
+            if (w.Users == 0 && (victim < 0 || w.LastUse < _windows[victim]!.LastUse))
+                victim = i;
         }
+        var slot = free >= 0 ? free : victim;
+        if (slot < 0)
+            return null;
+        if (_windows[slot] is { } old)
+            Unmap(old);
+        var length = Math.Min(WindowSize, Length - start);
+        var view = _file!.CreateViewAccessor(start, length, MemoryMappedFileAccess.Read);
+        byte* p = null;
+        view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
+        var window = new Window(start, length, view, p + view.PointerOffset) { Users = 1, LastUse = ++_clock };
+        _windows[slot] = window;
+        return window;
     }
 
     private static void Unmap(Window w)
