@@ -173,7 +173,7 @@ public static class KdumpWriter
     // chunk boundary. Pages is the part's dumpable pages.
     private static (ulong Start, ulong End, ulong Pages)[] SplitRanges(ulong[] perChunk, ulong[]? cache, ulong chunk, ulong maxMapnr, ulong total, int parts)
     {
-        var ranges = new (ulong, ulong, ulong)[parts];
+        var ranges = new (ulong Start, ulong End, ulong Pages)[parts];
         ulong start = 0, before = 0;
         var c = 0;
         var w = 0;
@@ -195,12 +195,9 @@ public static class KdumpWriter
                     before += perChunk[c];
                 end = Math.Min((ulong)c * chunk, maxMapnr);
             }
-            ranges[p] = (start, end, 0);
+            ranges[p] = (start, end, CountKept(start, end, perChunk, cache, chunk));
             start = end;
         }
-        // The pages of each range, from the per-chunk counts and the bitmap's words at the cuts.
-        for (var p = 0; p < parts; p++)
-            ranges[p].Item3 = CountKept(ranges[p].Item1, ranges[p].Item2, perChunk, cache, chunk);
         return ranges;
     }
 
@@ -262,6 +259,7 @@ public static class KdumpWriter
     }
 
     // disk_dump_header (block 0) and kdump_sub_header + note copy (blocks 1..), x86_64 layout.
+    // start_pfn/end_pfn stay 0 outside a split set, as makedumpfile leaves them.
     private static byte[] BuildHeaders(VmcoreSource source, CaptureOptions options, int subHeaderBlocks, uint bitmapBlocks, int bs)
     {
         var info = source.VmcoreInfo;
@@ -286,7 +284,6 @@ public static class KdumpWriter
         var noteOffset = bs + SubHeaderSize;
         BinaryPrimitives.WriteUInt64LittleEndian(s, (ulong)(info.Number("phys_base") ?? 0)); // phys_base
         BinaryPrimitives.WriteInt32LittleEndian(s[8..], (int)options.Level);                 // dump_level
-        BinaryPrimitives.WriteUInt64LittleEndian(s[24..], Math.Min(source.MaxMapnr, uint.MaxValue)); // end_pfn (obsolete)
         if (FindVmcoreInfoDescriptor(source.NoteBytes) is var (at, length))
         {
             BinaryPrimitives.WriteInt64LittleEndian(s[32..], noteOffset + at);  // offset_vmcoreinfo
@@ -294,7 +291,6 @@ public static class KdumpWriter
         }
         BinaryPrimitives.WriteInt64LittleEndian(s[48..], noteOffset);                         // offset_note
         BinaryPrimitives.WriteUInt64LittleEndian(s[56..], (ulong)source.NoteBytes.Length);    // size_note
-        BinaryPrimitives.WriteUInt64LittleEndian(s[88..], source.MaxMapnr);                   // end_pfn_64
         BinaryPrimitives.WriteUInt64LittleEndian(s[96..], source.MaxMapnr);                   // max_mapnr_64
         source.NoteBytes.CopyTo(s[SubHeaderSize..]);
         return buf;
