@@ -47,12 +47,16 @@ public sealed class CaptureBenchmark : IBenchmark
                 var kdxOut = Path.Combine(dir, "kdx.out");
                 var m178Out = Path.Combine(dir, "mdf178.out");
                 var m172Out = Path.Combine(dir, "mdf172.out");
+                var m178OneOut = Path.Combine(dir, "mdf178-1.out");
                 var kdx = run.Measure($"kdx {opts}", run.Kdx,
                     ["capture", .. setting, "--num-threads", threads, "--message-level", "0", vmcore, kdxOut],
                     beforeEach: () => File.Delete(kdxOut));
                 var m178 = run.Measure($"makedumpfile 1.7.8 {opts}", chroot, "makedumpfile",
                     [.. setting, "--num-threads", threads, "--message-level", "0", chroot.Inside(vmcore), chroot.Inside(m178Out)],
                     beforeEach: () => File.Delete(m178Out));
+                var m178One = run.Measure($"makedumpfile 1.7.8 {opts}, 1 thread", chroot, "makedumpfile",
+                    [.. setting, "--message-level", "0", chroot.Inside(vmcore), chroot.Inside(m178OneOut)],
+                    beforeEach: () => File.Delete(m178OneOut));
                 var m172 = run.Measure($"makedumpfile 1.7.2 {opts}", HostMakedumpfile,
                     [.. setting, "--num-threads", threads, "--message-level", "0", vmcore, m172Out],
                     beforeEach: () => File.Delete(m172Out));
@@ -61,15 +65,17 @@ public sealed class CaptureBenchmark : IBenchmark
                 var m172Size = new FileInfo(m172Out).Length;
                 worstRss = Math.Max(worstRss, kdx.PeakRssMiB);
                 rows.Add(Line(name, opts, "kdx", kdx, kdx, mib, kdxSize, kdxSize));
-                rows.Add(Line(name, opts, "makedumpfile 1.7.8", m178, kdx, mib, m178Size, kdxSize));
-                rows.Add(Line(name, opts, "makedumpfile 1.7.2", m172, kdx, mib, m172Size, kdxSize));
+                rows.Add(Line(name, opts, $"makedumpfile 1.7.8 --num-threads {threads}", m178, kdx, mib, m178Size, kdxSize));
+                rows.Add(Line(name, opts, "makedumpfile 1.7.8 (default: 1 thread)", m178One, kdx, mib, new FileInfo(m178OneOut).Length, kdxSize));
+                rows.Add(Line(name, opts, $"makedumpfile 1.7.2 --num-threads {threads}", m172, kdx, mib, m172Size, kdxSize));
             }
             foreach (var f in Directory.GetFiles(dir, "*.out"))
                 File.Delete(f);
         }
         run.WriteSection(
             $"Peers: {version178} (Debian sid chroot), {version172} (Debian 12 host). All three with `--num-threads {threads}`\n" +
-            "(threads = cores); kdx also with `--message-level 0`, makedumpfile with `--message-level 0`.\n" +
+            "(threads = cores), and makedumpfile 1.7.8 once more without it (its default, one thread, what kdump runs unless told);\n" +
+            "all with `--message-level 0`.\n" +
             "Input: QEMU's ELF dump of the guest, rewritten once in /proc/vmcore's layout (program headers right\n" +
             "after the ELF header, which makedumpfile needs) by `kdx capture -E -d 0`; the rewritten file is what\n" +
             "all three read, from the page cache (one untimed run first). Output to the same disk, not fsync'ed (none of them do).\n" +
