@@ -1,12 +1,13 @@
 // Pass 2 of a kdump-compressed capture, as a pipeline: the caller's thread gathers dumpable pfns
-// into batches; worker threads each take a whole batch, read and compress its pages into the
-// batch's own packed buffer; the caller's thread writes finished batches in pfn order (the data
-// in one write, their page_desc entries gathered into large writes). While the caller classifies
-// and writes, the workers compress, so no core waits for another's step. Data goes to the file
-// before the descriptors that point at it, so after a failed write every descriptor on disk
-// points at data that is there.
-// Memory: Batches x (BatchPages x page size + descriptors), e.g. 2 x workers + 1 batches of
-// 1 MiB at 4 KiB pages, plus one MaxOutput scratch page and one input page per worker.
+// into batches; Threads - 1 worker threads each take a whole batch, read and compress its pages
+// into the batch's own packed buffer; the caller's thread writes finished batches in pfn order
+// (the data in one write, their page_desc entries gathered into large writes). When the oldest
+// batch is not done yet, the caller compresses a queued batch itself instead of waiting, so the
+// pipeline never stalls on a worker the scheduler has not run (a busy machine, or a capture kernel
+// with one CPU, where there are no workers at all). Data goes to the file before the descriptors
+// that point at it, so after a failed write every descriptor on disk points at data that is there.
+// Memory: Threads + 2 batches of BatchPages pages (2 MiB at 4 KiB pages), plus one MaxOutput
+// scratch page, one input page and a compressor per thread.
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using Kdx.Dump.Compression;
@@ -16,7 +17,7 @@ namespace Kdx.Capture;
 internal sealed class PageDataWriter : IDisposable
 {
     /// <summary>Pages per batch: the unit a worker compresses and the writer writes.</summary>
-    public const int BatchPages = 256;
+    public const int BatchPages = 512;
     /// <summary>Compression workers at most: more do not help a writer of one file and only cost memory.</summary>
     public const int MaxWorkers = 8;
     private const int PageDescSize = 24;
@@ -34,6 +35,7 @@ internal sealed class PageDataWriter : IDisposable
     private readonly Queue<Batch> _pending = new();
     private readonly BlockingCollection<Batch> _work = new();
     private readonly Thread[] _workers;
+    private readonly Compressing _mine;   // the caller's own, for the batches it compresses while waiting
     private readonly byte[] _descs = new byte[DescBufferEntries * PageDescSize];
     private int _descCount;
     private Batch? _filling;
@@ -60,11 +62,12 @@ internal sealed class PageDataWriter : IDisposable
         _pageSize = source.PageSize;
         _total = total;
         _zeroExcluded = (options.Level & DumpLevel.Zero) != 0;
-        var workers = Math.Clamp(options.Threads, 1, MaxWorkers);
-        for (var i = 0; i < 2 * workers + 1; i++)
+        var threads = Math.Clamp(options.Threads, 1, MaxWorkers);
+        for (var i = 0; i < threads + 2; i++) // one being filled, one per thread compressing, one being written
             _free.Push(new Batch(_pageSize));
-        _workers = new Thread[workers];
-        for (var i = 0; i < workers; i++)
+        _mine = new Compressing(_pageSize, options.Compression);
+        _workers = new Thread[threads - 1];
+        for (var i = 0; i < _workers.Length; i++)
         {
             _workers[i] = new Thread(Work) { IsBackground = true, Name = $"kdx capture worker {i}" };
             _workers[i].Start();
@@ -137,11 +140,17 @@ internal sealed class PageDataWriter : IDisposable
         _work.Add(b);
     }
 
-    // Waits for the oldest batch, writes it, and recycles it.
+    // Finishes the oldest batch (compressing queued ones meanwhile), writes it, and recycles it.
     private void WriteHead()
     {
         var b = _pending.Dequeue();
-        b.Done.Wait();
+        while (!b.Done.IsSet)
+        {
+            if (_work.TryTake(out var queued))
+                Run(queued, _mine);
+            else
+                b.Done.Wait();
+        }
         try
         {
             if (b.Error is IOException or Kdx.Dump.DumpFormatException or Kdx.Dump.PageNotInDumpException)
@@ -157,23 +166,33 @@ internal sealed class PageDataWriter : IDisposable
         }
     }
 
+    // One thread's buffers and compressor.
+    private sealed class Compressing(int pageSize, KdumpFlags method) : IDisposable
+    {
+        public readonly byte[] Page = new byte[pageSize];
+        public readonly byte[] Scratch = new byte[PageCompressor.MaxOutput(pageSize)];
+        public readonly PageCompressor Compressor = new(method);
+        public void Dispose() => Compressor.Dispose();
+    }
+
     private void Work()
     {
-        var page = new byte[_pageSize];
-        var scratch = new byte[PageCompressor.MaxOutput(_pageSize)];
-        using var compressor = new PageCompressor(_options.Compression);
+        using var mine = new Compressing(_pageSize, _options.Compression);
         foreach (var b in _work.GetConsumingEnumerable())
+            Run(b, mine);
+    }
+
+    private void Run(Batch b, Compressing c)
+    {
+        try
         {
-            try
-            {
-                Compress(b, page, scratch, compressor);
-            }
-            catch (Exception e)
-            {
-                b.Error = e; // handed to the writing thread, which reports it
-            }
-            b.Done.Set();
+            Compress(b, c.Page, c.Scratch, c.Compressor);
         }
+        catch (Exception e)
+        {
+            b.Error = e; // handed to the writing thread, which reports it
+        }
+        b.Done.Set();
     }
 
     private void Compress(Batch b, byte[] page, byte[] scratch, PageCompressor compressor)
@@ -260,6 +279,7 @@ internal sealed class PageDataWriter : IDisposable
         foreach (var t in _workers)
             t.Join();
         _work.Dispose();
+        _mine.Dispose();
         foreach (var b in _free)
             b.Done.Dispose();
     }
