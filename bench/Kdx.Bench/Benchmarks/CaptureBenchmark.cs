@@ -31,6 +31,7 @@ public sealed class CaptureBenchmark : IBenchmark
             ("4 GiB guest, 840 MiB of file data in tmpfs (LabCatalog.SysrqQemuLarge)", LabCatalog.Build(LabCatalog.SysrqQemuLarge())),
         };
         var threads = run.Cores.ToString(CultureInfo.InvariantCulture);
+        var loadBefore = File.ReadAllText("/proc/loadavg").Trim();
         using var chroot = run.OracleChroot();
         var version178 = Sh.Try("chroot", [chroot.Root, "makedumpfile", "-v"]).Stdout.Split('\n')[0];
         var version172 = Sh.Try(HostMakedumpfile, ["-v"]).Stdout.Split('\n')[0];
@@ -79,6 +80,8 @@ public sealed class CaptureBenchmark : IBenchmark
             Markdown.Table(
                 ["input", "options", "tool", "wall (median, min-max)", "MiB/s of input", "makedumpfile time / kdx time", "output", "size / kdx size", "peak RSS"],
                 rows) +
+            $"\nThe machine is shared (other engineers' builds and QEMU guests): /proc/loadavg was `{loadBefore}` at the start and " +
+            $"`{File.ReadAllText("/proc/loadavg").Trim()}` at the end, so single runs vary by 2-4x; a program with threads suffers more from it than a single-threaded one.\n" +
             $"\nLargest kdx peak RSS over all runs: {worstRss:0.0} MiB (bound: under 64 MiB whatever the RAM size, see docs/capture.md).\n" +
             "kdx's output is larger by a constant ~0.3 MiB on these QEMU inputs: QEMU adds a 256 KiB BIOS segment at 4 GiB - 256 KiB,\n" +
             "which kdx counts into max_mapnr (bitmaps of 4 GiB of pfns) while makedumpfile stops max_mapnr at the end of RAM;\n" +
