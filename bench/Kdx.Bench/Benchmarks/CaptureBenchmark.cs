@@ -83,9 +83,9 @@ public sealed class CaptureBenchmark : IBenchmark
             $"\nThe machine is shared (other engineers' builds and QEMU guests): /proc/loadavg was `{loadBefore}` at the start and " +
             $"`{File.ReadAllText("/proc/loadavg").Trim()}` at the end, so single runs vary by 2-4x; a program with threads suffers more from it than a single-threaded one.\n" +
             $"\nLargest kdx peak RSS over all runs: {worstRss:0.0} MiB (bound: under 64 MiB whatever the RAM size, see docs/capture.md).\n" +
-            "kdx's output is larger by a constant ~0.3 MiB on these QEMU inputs: QEMU adds a 256 KiB BIOS segment at 4 GiB - 256 KiB,\n" +
+            "kdx's output of the 1 GiB guest is larger by a constant ~0.3 MiB: QEMU adds a 256 KiB BIOS segment at 4 GiB - 256 KiB,\n" +
             "which kdx counts into max_mapnr (bitmaps of 4 GiB of pfns) while makedumpfile stops max_mapnr at the end of RAM;\n" +
-            "a real /proc/vmcore has no such segment.\n");
+            "a real /proc/vmcore has no such segment, and in the 4 GiB guest RAM goes on above it (equal sizes).\n");
     }
 
     // A peer's row; a peer that fails (makedumpfile 1.7.2's threads abort now and then) gets a row saying how.
