@@ -12,6 +12,7 @@ public static class Benchmarks
         new SourceLinesBenchmark(),
         new TriageBenchmark(),
         new KernelViewBenchmark(),
+        new CaptureBenchmark(),
     ];
 
     public static int Main(string[] args)

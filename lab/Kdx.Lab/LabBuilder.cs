@@ -259,7 +259,7 @@ public static partial class LabBuilder
         if (c.IsFlattened)
             return $"{tool} {c.Arguments} /proc/vmcore";
         if (c.IsSplit)
-            return $"makedumpfile {c.Arguments} /proc/vmcore " +
+            return $"{tool} {c.Arguments} /proc/vmcore " +
                    string.Join(' ', Enumerable.Range(1, CaptureSpec.SplitParts).Select(i => $"vmcore.{i}"));
         return $"{tool} {c.Arguments} /proc/vmcore vmcore";
     }

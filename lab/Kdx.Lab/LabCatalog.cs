@@ -18,16 +18,21 @@ public static class LabCatalog
     /// <summary>QEMU's own dumps of a sysrq crash: ELF (with VMCOREINFO via -device vmcoreinfo) and kdump-zlib.</summary>
     public static Scenario SysrqQemu() => ScenarioOptions.Create("default", "sysrq", [CaptureSpec.QemuElf, CaptureSpec.QemuKdumpZlib]);
 
+    /// <summary>QEMU's ELF dump of a 4 GiB guest whose memory is partly used (lab/guest/fill-memory.sh:
+    /// about 840 MiB of incompressible and compressible file data in a tmpfs) before a sysrq crash: the large input of the capture benchmark.</summary>
+    public static Scenario SysrqQemuLarge() => ScenarioOptions.Create("default", "script", [CaptureSpec.QemuElf], ramMiB: 4096,
+        script: Path.Combine(LabPaths.GuestDir, "fill-memory.sh"));
+
     /// <summary>An unknown NMI from the QEMU monitor with unknown_nmi_panic=1.</summary>
     public static Scenario NmiQemu() => ScenarioOptions.Create("default", "nmi", [CaptureSpec.QemuElf, CaptureSpec.QemuKdumpZlib]);
 
     /// <summary>A raw copy of /proc/vmcore (ELF) from a real capture kernel; small guest, the copy is slow under TCG.</summary>
     public static Scenario SysrqKdumpRawElf() => ScenarioOptions.Create("default", "sysrq", [CaptureSpec.KdumpCat], ramMiB: 384, crashKernelMiB: 160);
 
-    /// <summary>kdx capture as the core collector inside the real capture kernel (-l -d 31 and flattened -c -d 31),
-    /// beside makedumpfile 1.7.2 -l -d 31 on the same /proc/vmcore. <paramref name="kdx"/> is a NativeAOT kdx.</summary>
+    /// <summary>kdx capture as the core collector inside the real capture kernel (-l -d 31, flattened -c -d 31 and a
+    /// 3-part --split -l -d 31), beside makedumpfile 1.7.2 -l -d 31 on the same /proc/vmcore. <paramref name="kdx"/> is a NativeAOT kdx.</summary>
     public static Scenario SysrqKdumpKdx(string kdx) => ScenarioOptions.Create("default", "sysrq",
-        ["kdump-kdx:-l,-d,31", "kdump-kdx:-F,-c,-d,31", "kdump-mdf:-l,-d,31"], files: [$"{kdx}:kdx"]);
+        ["kdump-kdx:-l,-d,31", "kdump-kdx:-F,-c,-d,31", "kdump-mdf:-l,-d,31", "kdump-kdx:--split,-l,-d,31"], files: [$"{kdx}:kdx"]);
 
     /// <summary>One QEMU-captured scenario per crash kind (the crashtest module drives oops, bug, warn, softlockup, hung).</summary>
     public static Scenario Kind(CrashKind kind) => Kind(kind, 0);

@@ -28,7 +28,7 @@ public sealed record CaptureSpec(string Method, string Arguments)
     public const int SplitParts = 3;
 
     public bool IsFlattened => Method is KdumpMakedumpfile or KdumpKdx && Words.Contains("-F");
-    public bool IsSplit => Method == KdumpMakedumpfile && Words.Contains("--split");
+    public bool IsSplit => Method is KdumpMakedumpfile or KdumpKdx && Words.Contains("--split");
 
     public IReadOnlyList<string> Words => Arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries);
 
@@ -50,8 +50,6 @@ public sealed record CaptureSpec(string Method, string Arguments)
                 foreach (var w in args.Split(' '))
                     if (!w.StartsWith('-') && !w.All(char.IsAsciiDigit))
                         throw new LabException($"{method}: '{w}' is not an option (the lab names input and output itself)");
-                if (method == KdumpKdx && args.Split(' ').Contains("--split"))
-                    throw new LabException("kdump-kdx: kdx capture has no --split");
                 break;
             default:
                 throw new LabException($"unknown capture method '{method}' (qemu-elf, qemu-kdump-zlib, qemu-kdump-lzo, qemu-kdump-snappy, kdump-cat, kdump-mdf:OPTIONS, kdump-kdx:OPTIONS)");

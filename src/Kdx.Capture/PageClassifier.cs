@@ -67,6 +67,7 @@ public sealed class PageClassifier
         present[..words].Clear();
         _source.MarkPresent(first, count, present);
         present[..words].CopyTo(dumpable);
+        _source.ClearUnreadable(first, count, dumpable);
         if (_memMap is null)
             return;
         var perSection = _memMap.PagesPerSection;

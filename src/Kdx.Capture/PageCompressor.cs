@@ -1,6 +1,8 @@
 // One worker's page compressor for the kdump-compressed methods (zlib at best speed with the zlib
-// wrapper, LZO1X-1, snappy, zstd level 1 — what makedumpfile writes). Not thread-safe: one per
-// worker. A page that does not shrink is stored raw, as the format asks.
+// wrapper, LZO1X-1, snappy, zstd level 1 — what makedumpfile writes). zlib and LZO go through the
+// system's libz and liblzo2 when present (SystemCodecs: makedumpfile's own libraries, so the same
+// bytes), else through .NET's zlib and kdx's LZO. Not thread-safe: one per worker. A page that
+// does not shrink is stored raw, as the format asks.
 using System.IO.Compression;
 using Kdx.Dump.Compression;
 
@@ -14,6 +16,8 @@ public sealed class PageCompressor : IDisposable
     private static readonly ZLibCompressionOptions s_zlibOptions = new() { CompressionLevel = 3 };
 
     private readonly KdumpFlags _method;
+    private readonly SystemCodecs.Deflater? _deflater;
+    private readonly byte[]? _lzoWork;
     private readonly Lzo1xCompressor? _lzo;
     private readonly ZstdSharp.Compressor? _zstd;
     private readonly SpanStream? _zlibOutput;
@@ -23,11 +27,23 @@ public sealed class PageCompressor : IDisposable
         _method = method;
         switch (method)
         {
+            case KdumpFlags.Lzo when SystemCodecs.HasLzo: _lzoWork = new byte[SystemCodecs.LzoWorkMemory]; break;
             case KdumpFlags.Lzo: _lzo = new Lzo1xCompressor(); break;
             case KdumpFlags.Zstd: _zstd = new ZstdSharp.Compressor(1); break;
+            case KdumpFlags.Zlib when SystemCodecs.HasZlib: _deflater = new SystemCodecs.Deflater(); break;
             case KdumpFlags.Zlib: _zlibOutput = new SpanStream(); break;
         }
     }
+
+    /// <summary>Which code compresses: "system libz", "system liblzo2" or kdx's own (for messages and the benchmark).</summary>
+    public static string Implementation(KdumpFlags method) => method switch
+    {
+        KdumpFlags.Zlib => SystemCodecs.HasZlib ? "system libz" : ".NET zlib-ng",
+        KdumpFlags.Lzo => SystemCodecs.HasLzo ? "system liblzo2" : "kdx LZO1X-1",
+        KdumpFlags.Snappy => "Snappier",
+        KdumpFlags.Zstd => "ZstdSharp",
+        _ => "none",
+    };
 
     /// <summary>Room a compressed page may need beyond the page itself.</summary>
     public static int MaxOutput(int pageSize) => Lzo1xCompressor.MaxCompressedLength(pageSize) + pageSize / 8 + 128;
@@ -37,8 +53,8 @@ public sealed class PageCompressor : IDisposable
     {
         var n = _method switch
         {
-            KdumpFlags.Zlib => Zlib(page, output),
-            KdumpFlags.Lzo => _lzo!.Compress(page, output),
+            KdumpFlags.Zlib => _deflater?.Compress(page, output) ?? Zlib(page, output),
+            KdumpFlags.Lzo => _lzoWork is not null ? SystemCodecs.Lzo1x1(page, output, _lzoWork) : _lzo!.Compress(page, output),
             KdumpFlags.Snappy => Snappier.Snappy.Compress(page, output),
             KdumpFlags.Zstd => _zstd!.Wrap(page, output),
             _ => int.MaxValue,
@@ -62,7 +78,11 @@ public sealed class PageCompressor : IDisposable
         return written.Length;
     }
 
-    public void Dispose() => _zstd?.Dispose();
+    public void Dispose()
+    {
+        _zstd?.Dispose();
+        _deflater?.Dispose();
+    }
 
     // A growable write-only stream reused for every page, so zlib output costs no allocation.
     private sealed class SpanStream : Stream

@@ -1,17 +1,27 @@
-// Pass 2 of a kdump-compressed capture: dumpable pfns are gathered into batches; each batch is
-// read and compressed by the workers (one compressor and page buffer each, contiguous slices of
-// the batch), then written by the one caller thread in pfn order: the data compacted into one
-// write, then the batch's page_desc entries. Data goes before descriptors, so after a failed
-// write every descriptor on disk points at data that is there.
+// Pass 2 of a kdump-compressed capture, as a pipeline: the caller's thread gathers dumpable pfns
+// into batches; Threads - 1 worker threads each take a whole batch, read and compress its pages
+// into the batch's own packed buffer; the caller's thread writes finished batches in pfn order
+// (the data in one write, their page_desc entries gathered into large writes). When the oldest
+// batch is not done yet, the caller compresses a queued batch itself instead of waiting, so the
+// pipeline never stalls on a worker the scheduler has not run (a busy machine, or a capture kernel
+// with one CPU, where there are no workers at all). Data goes to the file before the descriptors
+// that point at it, so after a failed write every descriptor on disk points at data that is there.
+// Memory: Threads + 2 batches of BatchPages pages (2 MiB at 4 KiB pages), plus one MaxOutput
+// scratch page, one input page and a compressor per thread.
 using System.Buffers.Binary;
+using System.Collections.Concurrent;
 using Kdx.Dump.Compression;
 
 namespace Kdx.Capture;
 
-internal sealed class PageDataWriter
+internal sealed class PageDataWriter : IDisposable
 {
-    private const int BatchPages = 1024;
+    /// <summary>Pages per batch: the unit a worker compresses and the writer writes.</summary>
+    public const int BatchPages = 512;
+    /// <summary>Compression workers at most: more do not help a writer of one file and only cost memory.</summary>
+    public const int MaxWorkers = 8;
     private const int PageDescSize = 24;
+    private const int DescBufferEntries = 4096; // page_desc entries gathered per write (96 KiB)
 
     private readonly VmcoreSource _source;
     private readonly IDumpSink _sink;
@@ -19,16 +29,28 @@ internal sealed class PageDataWriter
     private readonly long _pdStart;
     private readonly long _dataStart;
     private readonly int _pageSize;
-    private readonly int _slot;              // bytes reserved per page in _out
-    private readonly ulong[] _pfns = new ulong[BatchPages];
-    private readonly int[] _lengths = new int[BatchPages];
-    private readonly KdumpFlags[] _flags = new KdumpFlags[BatchPages];
-    private readonly byte[] _out;
-    private readonly byte[] _descs = new byte[BatchPages * PageDescSize];
-    private readonly PageCompressor[] _compressors;
-    private readonly byte[][] _pages;
     private readonly ulong _total;
-    private int _count;
+    private readonly bool _zeroExcluded;
+    private readonly Stack<Batch> _free = new();
+    private readonly Queue<Batch> _pending = new();
+    private readonly BlockingCollection<Batch> _work = new();
+    private readonly Thread[] _workers;
+    private readonly Compressing _mine;   // the caller's own, for the batches it compresses while waiting
+    private readonly byte[] _descs = new byte[DescBufferEntries * PageDescSize];
+    private int _descCount;
+    private Batch? _filling;
+
+    private sealed class Batch(int pageSize)
+    {
+        public readonly ulong[] Pfns = new ulong[BatchPages];
+        public readonly int[] Lengths = new int[BatchPages];   // -1: all zero, stored as the shared zero page
+        public readonly KdumpFlags[] Flags = new KdumpFlags[BatchPages];
+        public readonly byte[] Data = new byte[BatchPages * pageSize]; // stored pages, packed
+        public readonly ManualResetEventSlim Done = new(false);
+        public int Count;
+        public int Packed;
+        public Exception? Error;
+    }
 
     public PageDataWriter(VmcoreSource source, IDumpSink sink, CaptureOptions options, long pdStart, long dataStart, ulong total)
     {
@@ -39,15 +61,16 @@ internal sealed class PageDataWriter
         _dataStart = dataStart;
         _pageSize = source.PageSize;
         _total = total;
-        _slot = PageCompressor.MaxOutput(_pageSize);
-        _out = new byte[BatchPages * _slot];
-        var workers = Math.Clamp(options.Threads, 1, 64);
-        _compressors = new PageCompressor[workers];
-        _pages = new byte[workers][];
-        for (var i = 0; i < workers; i++)
+        _zeroExcluded = (options.Level & DumpLevel.Zero) != 0;
+        var threads = Math.Clamp(options.Threads, 1, MaxWorkers);
+        for (var i = 0; i < threads + 2; i++) // one being filled, one per thread compressing, one being written
+            _free.Push(new Batch(_pageSize));
+        _mine = new Compressing(_pageSize, options.Compression);
+        _workers = new Thread[threads - 1];
+        for (var i = 0; i < _workers.Length; i++)
         {
-            _compressors[i] = new PageCompressor(options.Compression);
-            _pages[i] = new byte[_pageSize];
+            _workers[i] = new Thread(Work) { IsBackground = true, Name = $"kdx capture worker {i}" };
+            _workers[i].Start();
         }
         End = dataStart;
     }
@@ -68,91 +91,174 @@ internal sealed class PageDataWriter
             End = _dataStart + _pageSize;
     }
 
+    /// <summary>Queues the dumpable pfns of one chunk (bit i of word i/64 is pfn first + i), in pfn order.</summary>
     public void AddChunk(ulong first, ulong count, ReadOnlySpan<ulong> dumpable)
     {
         var words = (int)((count + 63) / 64);
         for (var w = 0; w < words && !Failed; w++)
         {
             var bits = dumpable[w];
-            while (bits != 0 && !Failed)
+            while (bits != 0)
             {
                 var b = System.Numerics.BitOperations.TrailingZeroCount(bits);
                 bits &= bits - 1;
-                _pfns[_count++] = first + (ulong)(w * 64 + b);
-                if (_count == BatchPages)
-                    Flush();
+                var batch = _filling ??= Acquire();
+                batch.Pfns[batch.Count++] = first + (ulong)(w * 64 + b);
+                if (batch.Count == BatchPages)
+                    Submit();
             }
         }
     }
 
+    /// <summary>Writes everything queued; call once at the end.</summary>
     public void Flush()
     {
-        if (_count == 0 || Failed)
-            return;
-        var workers = Math.Min(_compressors.Length, (_count + 63) / 64);
-        if (workers <= 1)
-            CompressSlice(0, 0, _count);
-        else
-        {
-            var per = (_count + workers - 1) / workers;
-            Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers },
-                w => CompressSlice(w, w * per, Math.Min(_count, (w + 1) * per)));
-        }
-        WriteBatch();
-        _count = 0;
-        _options.Progress?.Invoke(DescIndex, _total);
+        Submit();
+        while (_pending.Count > 0)
+            WriteHead();
+        FlushDescs();
     }
 
-    private void CompressSlice(int worker, int from, int to)
+    private Batch Acquire()
     {
-        var page = _pages[worker];
-        var compressor = _compressors[worker];
-        var zeroExcluded = (_options.Level & DumpLevel.Zero) != 0;
-        for (var i = from; i < to; i++)
+        while (_free.Count == 0)
+            WriteHead();
+        var b = _free.Pop();
+        b.Count = 0;
+        b.Packed = 0;
+        b.Error = null;
+        b.Done.Reset();
+        return b;
+    }
+
+    private void Submit()
+    {
+        if (_filling is not { Count: > 0 } b)
+            return;
+        _filling = null;
+        _pending.Enqueue(b);
+        _work.Add(b);
+    }
+
+    // Finishes the oldest batch (compressing queued ones meanwhile), writes it, and recycles it.
+    private void WriteHead()
+    {
+        var b = _pending.Dequeue();
+        while (!b.Done.IsSet)
         {
-            _source.ReadPage(_pfns[i], page);
-            if (zeroExcluded && !page.AsSpan().ContainsAnyExcept((byte)0))
+            if (_work.TryTake(out var queued))
+                Run(queued, _mine);
+            else
+                b.Done.Wait();
+        }
+        try
+        {
+            if (b.Error is IOException or Kdx.Dump.DumpFormatException or Kdx.Dump.PageNotInDumpException)
+                throw new IOException($"reading the input: {b.Error.Message}", b.Error);
+            if (b.Error is not null)
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(b.Error);
+            if (!Failed)
+                WriteBatch(b);
+        }
+        finally
+        {
+            _free.Push(b);
+        }
+    }
+
+    // One thread's buffers and compressor.
+    private sealed class Compressing(int pageSize, KdumpFlags method) : IDisposable
+    {
+        public readonly byte[] Page = new byte[pageSize];
+        public readonly byte[] Scratch = new byte[PageCompressor.MaxOutput(pageSize)];
+        public readonly PageCompressor Compressor = new(method);
+        public void Dispose() => Compressor.Dispose();
+    }
+
+    private void Work()
+    {
+        using var mine = new Compressing(_pageSize, _options.Compression);
+        foreach (var b in _work.GetConsumingEnumerable())
+            Run(b, mine);
+    }
+
+    private void Run(Batch b, Compressing c)
+    {
+        try
+        {
+            Compress(b, c.Page, c.Scratch, c.Compressor);
+        }
+        catch (Exception e)
+        {
+            b.Error = e; // handed to the writing thread, which reports it
+        }
+        b.Done.Set();
+    }
+
+    private void Compress(Batch b, byte[] page, byte[] scratch, PageCompressor compressor)
+    {
+        var packed = 0;
+        for (var i = 0; i < b.Count; i++)
+        {
+            _source.ReadPage(b.Pfns[i], page);
+            if (_zeroExcluded && !page.AsSpan().ContainsAnyExcept((byte)0))
             {
-                _lengths[i] = -1;
+                b.Lengths[i] = -1;
                 continue;
             }
-            (_flags[i], _lengths[i]) = compressor.Compress(page, _out.AsSpan(i * _slot, _slot));
+            var (flags, n) = compressor.Compress(page, scratch);
+            scratch.AsSpan(0, n).CopyTo(b.Data.AsSpan(packed));
+            b.Flags[i] = flags;
+            b.Lengths[i] = n;
+            packed += n;
         }
+        b.Packed = packed;
     }
 
-    private void WriteBatch()
+    private void WriteBatch(Batch b)
     {
-        // Compact the data in place (each slot moves down, never over a later one) and build descriptors.
-        var packed = 0;
+        Guarded(() => _sink.Write(End, b.Data.AsSpan(0, b.Packed)));
+        if (Failed)
+            return;
         var offset = End;
-        for (var i = 0; i < _count; i++)
+        for (var i = 0; i < b.Count; i++)
         {
-            var d = _descs.AsSpan(i * PageDescSize, PageDescSize);
+            if (_descCount == DescBufferEntries)
+            {
+                FlushDescs();
+                if (Failed)
+                    return;
+            }
+            var d = _descs.AsSpan(_descCount++ * PageDescSize, PageDescSize);
             d.Clear();
-            if (_lengths[i] < 0)
+            var n = b.Lengths[i];
+            if (n < 0)
             {
                 BinaryPrimitives.WriteInt64LittleEndian(d, _dataStart);            // offset: the shared zero page
                 BinaryPrimitives.WriteUInt32LittleEndian(d[8..], (uint)_pageSize); // size
                 ZeroPages++;
                 continue;
             }
-            var n = _lengths[i];
-            if (packed != i * _slot)
-                _out.AsSpan(i * _slot, n).CopyTo(_out.AsSpan(packed));
-            BinaryPrimitives.WriteInt64LittleEndian(d, offset + packed);
+            BinaryPrimitives.WriteInt64LittleEndian(d, offset);
             BinaryPrimitives.WriteUInt32LittleEndian(d[8..], (uint)n);
-            BinaryPrimitives.WriteUInt32LittleEndian(d[12..], (uint)_flags[i]);
-            packed += n;
+            BinaryPrimitives.WriteUInt32LittleEndian(d[12..], (uint)b.Flags[i]);
+            offset += n;
         }
-        Guarded(() => _sink.Write(End, _out.AsSpan(0, packed)));
+        End = offset;
+        _options.Progress?.Invoke(DescIndex + (ulong)_descCount, _total);
+    }
+
+    // Descriptors follow the data they point at: only data already written is described.
+    private void FlushDescs()
+    {
+        if (_descCount == 0 || Failed)
+            return;
+        Guarded(() => _sink.Write(_pdStart + (long)DescIndex * PageDescSize, _descs.AsSpan(0, _descCount * PageDescSize)));
         if (Failed)
             return;
-        End += packed;
-        Guarded(() => _sink.Write(_pdStart + (long)DescIndex * PageDescSize, _descs.AsSpan(0, _count * PageDescSize)));
-        if (Failed)
-            return;
-        DescIndex += (ulong)_count;
-        WrittenPages += (ulong)_count;
+        DescIndex += (ulong)_descCount;
+        WrittenPages += (ulong)_descCount;
+        _descCount = 0;
     }
 
     private void Guarded(Action write)
@@ -165,5 +271,16 @@ internal sealed class PageDataWriter
         {
             Failure = e.Message;
         }
+    }
+
+    public void Dispose()
+    {
+        _work.CompleteAdding();
+        foreach (var t in _workers)
+            t.Join();
+        _work.Dispose();
+        _mine.Dispose();
+        foreach (var b in _free)
+            b.Done.Dispose();
     }
 }

@@ -1,6 +1,10 @@
-// The capture input: an ELF64 core such as /proc/vmcore. Keeps what a writer needs verbatim —
-// the PT_LOAD map of physical memory, the raw PT_NOTE bytes, VMCOREINFO — and reads whole pages,
-// zero-filling the part of a page that no segment covers (makedumpfile does the same).
+// The capture input: an ELF64 core such as /proc/vmcore, or any other dump kdx reads (a
+// kdump-compressed file, flattened or split, to filter again or compress differently). For an ELF
+// core it keeps what a writer needs verbatim — the PT_LOAD map of physical memory, the raw PT_NOTE
+// bytes, VMCOREINFO — and reads whole pages, zero-filling the part of a page that no segment covers
+// (makedumpfile does the same). Another dump's RAM is its non-hole pages; the pages it left out
+// stay out. The file is read through a few mapped windows (WindowedFileSource), so the resident
+// set does not grow with the dump.
 using System.Buffers.Binary;
 using Kdx.Dump;
 using Kdx.Dump.IO;
@@ -19,11 +23,11 @@ public sealed class VmcoreSource : IDisposable
     private const uint PtLoad = 1, PtNote = 4;
     private const ushort EtCore = 4, EmX86_64 = 62;
 
-    private readonly IByteSource _source;
+    private readonly IByteSource? _source;   // the ELF core's bytes; null when pages come from Dump
     private readonly LoadSegment[] _loads;   // sorted by Start
     private readonly ulong[] _starts;
 
-    private VmcoreSource(IByteSource source, LoadSegment[] loads, byte[] notes, VmcoreInfo info, IDumpFile dump)
+    private VmcoreSource(IByteSource? source, LoadSegment[] loads, byte[] notes, VmcoreInfo info, IDumpFile dump)
     {
         _source = source;
         _loads = loads;
@@ -35,10 +39,13 @@ public sealed class VmcoreSource : IDisposable
         ulong maxEnd = 0;
         foreach (var l in loads)
             maxEnd = Math.Max(maxEnd, l.End);
-        MaxMapnr = maxEnd / (ulong)PageSize; // makedumpfile's max_mapnr: the last partial page is not counted
+        // makedumpfile's max_mapnr: the last partial page is not counted
+        MaxMapnr = source is null ? dump.MaxPfn : maxEnd / (ulong)PageSize;
     }
 
-    public string Name => _source.Name;
+    public string Name => Dump.Paths[0];
+    /// <summary>True when the input is an ELF core (/proc/vmcore); false for another dump read again.</summary>
+    public bool IsElfCore => _source is not null;
     public int PageSize { get; }
     public ulong MaxMapnr { get; }
     public IReadOnlyList<LoadSegment> Loads => _loads;
@@ -48,29 +55,58 @@ public sealed class VmcoreSource : IDisposable
     /// <summary>The same file opened as a dump, for address translation and the kernel log.</summary>
     public IDumpFile Dump { get; }
 
-    public static VmcoreSource Open(string path)
+    /// <summary>Opens an ELF core, or any dump kdx reads (several paths: a split set).</summary>
+    public static VmcoreSource Open(params string[] paths)
     {
-        var dump = DumpFile.Open(path);
+        if (paths.Length == 0)
+            throw new ArgumentException("no input given", nameof(paths));
+        var sources = new List<IByteSource>();
+        IDumpFile dump;
         try
         {
-            if (dump.Format != DumpFormat.ElfCore)
-                throw new DumpFormatException(path, 0, $"capture reads an ELF core such as /proc/vmcore; this is {dump.FormatDescription}");
-            var source = new MappedFileSource(path);
-            try
-            {
-                return Parse(source, dump);
-            }
-            catch
-            {
-                source.Dispose();
-                throw;
-            }
+            foreach (var p in paths)
+                sources.Add(new WindowedFileSource(p));
+            dump = DumpFile.Open(sources);
+        }
+        catch
+        {
+            foreach (var s in sources)
+                s.Dispose();
+            throw;
+        }
+        try
+        {
+            if (dump.Format == DumpFormat.ElfCore && !dump.IsFlattened && sources.Count == 1)
+                return Parse(sources[0], dump);
+            var info = dump.VmcoreInfo ?? throw new DumpFormatException(dump.Paths[0], 0, "the dump has no VMCOREINFO: page filtering and the kdump header need it");
+            return new VmcoreSource(null, [], NoteArea(dump.Notes), info, dump);
         }
         catch
         {
             dump.Dispose();
             throw;
         }
+    }
+
+    // The notes as one ELF note area (n_namesz, n_descsz, n_type, name, desc; 4-byte aligned).
+    private static byte[] NoteArea(IReadOnlyList<Kdx.Dump.Notes.ElfNote> notes)
+    {
+        using var area = new MemoryStream();
+        Span<byte> head = stackalloc byte[12];
+        Span<byte> pad = stackalloc byte[4];
+        foreach (var n in notes)
+        {
+            var name = System.Text.Encoding.ASCII.GetBytes(n.Name + "\0");
+            BinaryPrimitives.WriteUInt32LittleEndian(head, (uint)name.Length);
+            BinaryPrimitives.WriteUInt32LittleEndian(head[4..], (uint)n.Descriptor.Length);
+            BinaryPrimitives.WriteUInt32LittleEndian(head[8..], n.Type);
+            area.Write(head);
+            area.Write(name);
+            area.Write(pad[..((4 - name.Length % 4) % 4)]);
+            area.Write(n.Descriptor);
+            area.Write(pad[..((4 - n.Descriptor.Length % 4) % 4)]);
+        }
+        return area.ToArray();
     }
 
     private static VmcoreSource Parse(IByteSource source, IDumpFile dump)
@@ -125,6 +161,14 @@ public sealed class VmcoreSource : IDisposable
     /// </summary>
     public void MarkPresent(ulong first, ulong count, Span<ulong> bitmap)
     {
+        if (_source is null)
+        {
+            var end = Math.Min(first + count, MaxMapnr);
+            for (var pfn = first; pfn < end; pfn++)
+                if (Dump.GetPageState(pfn) != PageState.Hole)
+                    bitmap[(int)((pfn - first) >> 6)] |= 1UL << (int)((pfn - first) & 63);
+            return;
+        }
         var ps = (ulong)PageSize;
         foreach (var l in _loads)
         {
@@ -135,9 +179,32 @@ public sealed class VmcoreSource : IDisposable
         }
     }
 
+    /// <summary>
+    /// Clears, in <paramref name="bitmap"/>, the pfns whose contents the input does not have: pages
+    /// another dump left out (excluded, lost). Every RAM page of an ELF core is readable.
+    /// </summary>
+    public void ClearUnreadable(ulong first, ulong count, Span<ulong> bitmap)
+    {
+        if (_source is not null)
+            return;
+        var end = Math.Min(first + count, MaxMapnr);
+        for (var pfn = first; pfn < end; pfn++)
+        {
+            ref var word = ref bitmap[(int)((pfn - first) >> 6)];
+            var mask = 1UL << (int)((pfn - first) & 63);
+            if ((word & mask) != 0 && !Dump.GetPageState(pfn).IsReadable())
+                word &= ~mask;
+        }
+    }
+
     /// <summary>Reads page <paramref name="pfn"/>; bytes no segment holds in the file read as zero.</summary>
     public void ReadPage(ulong pfn, Span<byte> page)
     {
+        if (_source is null)
+        {
+            Dump.Read(pfn * (ulong)PageSize, page[..PageSize]);
+            return;
+        }
         var ps = (ulong)PageSize;
         var addr = pfn * ps;
         var end = addr + ps;
@@ -160,9 +227,5 @@ public sealed class VmcoreSource : IDisposable
         }
     }
 
-    public void Dispose()
-    {
-        _source.Dispose();
-        Dump.Dispose();
-    }
+    public void Dispose() => Dump.Dispose(); // the dump owns the byte source
 }

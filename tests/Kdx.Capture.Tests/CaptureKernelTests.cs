@@ -76,6 +76,42 @@ public class CaptureKernelTests
         Assert.Contains("sysrq", File.ReadAllText(Path.Combine(oracle, "crash-bt.txt")), StringComparison.OrdinalIgnoreCase);
     }
 
+    [Fact]
+    public void Crash9_ReadsKdxsSplitSetFromTheCaptureKernel_AsItReadsTheSingleFile()
+    {
+        // kdx capture --split -l -d 31 as the collector in the real capture kernel: three files that
+        // crash 9 opens together, telling the same system and panic as kdx's single -l -d 31 file of
+        // the same /proc/vmcore; kdx reads the set with the same pages as that file.
+        var lab = LabCatalog.Build(LabCatalog.SysrqKdumpKdx(KdxBinary.NativeAot()));
+        var split = lab.Metadata.Captures.ToList().FindIndex(c => c.Id == "kdump-kdx-split-l-d31");
+        Assert.Equal(CaptureSpec.SplitParts, lab.Metadata.Captures[split].Files.Count);
+        var fromSet = Oracles.Crash(lab, "sys; bt", split);
+        var fromSingle = Oracles.Crash(lab, "sys; bt", 0);
+        Assert.Contains("sysrq triggered crash", fromSet);
+        // crash names the file(s) in DUMPFILE, a split set one per line: everything else must agree.
+        static string WithoutDumpfile(string text) =>
+            string.Join('\n', text.Split('\n').Where(l => !l.TrimStart().StartsWith("DUMPFILE", StringComparison.Ordinal) && !l.Contains("/lab/scenarios/", StringComparison.Ordinal)));
+        Assert.Equal(WithoutDumpfile(fromSingle), WithoutDumpfile(fromSet));
+        using var set = DumpFile.Open([.. lab.Files("kdump-kdx-split-l-d31")]);
+        using var single = DumpFile.Open(lab.Dump("kdump-kdx-l-d31"));
+        Assert.Contains("split into 3 files", set.FormatDescription);
+        var a = new byte[single.PageSize];
+        var b = new byte[single.PageSize];
+        ulong compared = 0;
+        for (ulong pfn = 0; pfn < single.MaxPfn; pfn++)
+        {
+            var s = single.GetPageState(pfn);
+            Assert.Equal(s, set.GetPageState(pfn));
+            if (!s.IsReadable())
+                continue;
+            single.Read(pfn * (ulong)single.PageSize, a);
+            set.Read(pfn * (ulong)single.PageSize, b);
+            Assert.True(a.AsSpan().SequenceEqual(b), $"pfn 0x{pfn:x} differs");
+            compared++;
+        }
+        Assert.True(compared > 10000, $"{compared} pages compared");
+    }
+
     // Pages that an e820 "usable" range of the crashed (first) kernel covers only in part.
     private static HashSet<ulong> PartialRamPages(string console)
     {

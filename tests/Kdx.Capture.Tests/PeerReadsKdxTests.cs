@@ -57,4 +57,21 @@ public class PeerReadsKdxTests
         var ratio = (double)kdx / mdf;
         Assert.True(Math.Abs(ratio - 1) <= 0.02, $"kdx {kdx} bytes, makedumpfile {mdf} bytes: ratio {ratio:0.0000}");
     }
+
+    [Theory]
+    [InlineData(31, KdumpFlags.Lzo, "-l")]
+    [InlineData(1, KdumpFlags.Lzo, "-l")]
+    [InlineData(31, KdumpFlags.Zlib, "-c")]
+    [InlineData(1, KdumpFlags.Zlib, "-c")]
+    public void WithTheSystemLibraries_OutputIsMakedumpfilesByteForByte(int level, KdumpFlags method, string option)
+    {
+        // On a real /proc/vmcore, with the libz/liblzo2 makedumpfile 1.7.2 itself uses, every header
+        // field, bitmap, descriptor and compressed page comes out as makedumpfile writes it.
+        Assert.StartsWith("system ", PageCompressor.Implementation(method));
+        var kdx = File.ReadAllBytes(CaptureLab.Kdx("raw-elf", level, method));
+        var mdf = File.ReadAllBytes(CaptureLab.Makedumpfile("raw-elf", level, option));
+        Assert.Equal(mdf.Length, kdx.Length);
+        var diff = kdx.AsSpan().CommonPrefixLength(mdf);
+        Assert.True(diff == kdx.Length, $"first difference at byte {diff}");
+    }
 }

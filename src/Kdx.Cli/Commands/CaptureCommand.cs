@@ -2,7 +2,9 @@
 // implements — filter pages by dump level from the crashed kernel's own VMCOREINFO, compress
 // them (zlib, LZO, snappy, zstd) and write a kdump-compressed file, an ELF core (-E), or either as
 // a flattened stream (-F).
-// Also -R (rebuild a flattened stream from stdin) and --dump-dmesg (the kernel log as text).
+// Also -R (rebuild a flattened stream from stdin), --split (N files read together),
+// --reassemble (a split set back into one file) and --dump-dmesg (the kernel log as text). The
+// input may be any dump kdx reads, to filter it again or compress it differently.
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
@@ -26,8 +28,8 @@ public sealed class CaptureCommand : KdxCommand
     {
         var paths = new Argument<string[]>("VMCORE DUMPFILE")
         {
-            Description = "Input core (/proc/vmcore) and output file; with -F the output goes to stdout, with -R the input comes from stdin.",
-            Arity = new ArgumentArity(0, 2),
+            Description = "Input core (/proc/vmcore, or any dump kdx reads) and output file; with -F the output goes to stdout, with -R the input comes from stdin; --split takes several DUMPFILEs, --reassemble several inputs.",
+            Arity = new ArgumentArity(0, Kdx.Dump.DumpLimits.MaxSplitParts + 1),
         };
         var level = new Option<int>("-d", "--dump-level") { Description = "Dump level 0-31: pages to leave out (1 zero, 2 non-private cache, 4 all cache, 8 user data, 16 free).", DefaultValueFactory = _ => 0 };
         var zlib = new Option<bool>("-c") { Description = "Compress pages with zlib." };
@@ -43,9 +45,11 @@ public sealed class CaptureCommand : KdxCommand
         var memUsage = new Option<bool>("--mem-usage") { Description = "Show how the crashed machine's pages divide by type, write nothing." };
         var dmesg = new Option<bool>("--dump-dmesg") { Description = "Write the kernel log of VMCORE to DUMPFILE as text." };
         var stats = new Option<bool>("--show-stats") { Description = "Print page statistics at the end." };
+        var split = new Option<bool>("--split") { Description = "Write the dump as several files (VMCORE DUMPFILE1 DUMPFILE2 ...), read together by kdx, crash and makedumpfile --reassemble." };
+        var reassemble = new Option<bool>("--reassemble") { Description = "Join the files of a --split dump into one (SPLITFILE1 SPLITFILE2 ... DUMPFILE)." };
         var command = new Command("capture", "Write a filtered, compressed kdump file from /proc/vmcore (a makedumpfile replacement).")
         {
-            paths, level, zlib, lzo, snappy, zstd, elf, flat, rebuild, threads, messages, dryRun, memUsage, dmesg, stats,
+            paths, level, zlib, lzo, snappy, zstd, elf, flat, rebuild, threads, messages, dryRun, memUsage, dmesg, stats, split, reassemble,
         };
         command.SetAction(parse =>
         {
@@ -67,6 +71,25 @@ public sealed class CaptureCommand : KdxCommand
                 DumpDmesg(p[0], p[1]);
                 return ExitCodes.Ok;
             }
+            var n = parse.GetValue(threads);
+            if (n is < 1 or > 64)
+                throw new UsageException("--num-threads must be 1-64");
+            if (parse.GetValue(reassemble))
+            {
+                if (p.Length < 3)
+                    throw new UsageException("--reassemble takes the split files and DUMPFILE");
+                using var parts = VmcoreSource.Open(p[..^1]);
+                if (!parts.Dump.FormatDescription.Contains("split", StringComparison.Ordinal))
+                    throw new UsageException($"{p[0]}: not the files of a --split dump ({parts.Dump.FormatDescription})");
+                // The same pages and compression as the parts: their level applied again keeps what they kept.
+                var same = new CaptureOptions
+                {
+                    Level = (DumpLevel)(parts.Dump.DumpLevel ?? 0),
+                    Compression = MethodOf(parts.Dump.Compression),
+                    Threads = n,
+                };
+                return Capture(parts, same, false, [p[^1]], msg, parse.GetValue(stats), stderr);
+            }
             var d = parse.GetValue(level);
             if (d is < 0 or > 31)
                 throw new UsageException($"dump level {d} is not in 0-31");
@@ -82,32 +105,46 @@ public sealed class CaptureCommand : KdxCommand
                 throw new UsageException("-E writes uncompressed ELF: drop -c, -l, -p, -z");
             var toStdout = parse.GetValue(flat);
             var report = parse.GetValue(dryRun) || parse.GetValue(memUsage);
-            if (p.Length != (toStdout || report ? 1 : 2))
-                throw new UsageException(toStdout ? "-F writes to stdout: give only VMCORE" : report ? "give only VMCORE" : "give VMCORE and DUMPFILE");
-            var n = parse.GetValue(threads);
-            if (n is < 1 or > 64)
-                throw new UsageException("--num-threads must be 1-64");
+            var splitting = parse.GetValue(split);
+            if (splitting && (toStdout || asElf || report))
+                throw new UsageException("--split writes kdump-compressed files: drop -F, -E, --dry-run, --mem-usage");
+            if (splitting ? p.Length < 3 : p.Length != (toStdout || report ? 1 : 2))
+                throw new UsageException(splitting ? "--split takes VMCORE and two or more DUMPFILEs" : toStdout ? "-F writes to stdout: give only VMCORE" : report ? "give only VMCORE" : "give VMCORE and DUMPFILE");
             var options = new CaptureOptions { Level = (DumpLevel)d, Compression = methods.Count == 0 ? KdumpFlags.None : methods[0], Threads = n };
             using var source = VmcoreSource.Open(p[0]);
             if (report)
                 return DryRun(source, options, parse.GetValue(memUsage), stdout, msg);
-            return Capture(source, options, asElf, toStdout ? null : p[1], msg, parse.GetValue(stats), stderr);
+            return Capture(source, options, asElf, toStdout ? null : p[1..], msg, parse.GetValue(stats), stderr);
         });
         return command;
     }
 
-    private static int Capture(VmcoreSource source, CaptureOptions options, bool elf, string? path, int msg, bool stats, TextWriter stderr)
+    // Writes to DUMPFILE-incomplete (each part of a split set alike) and renames when done; null paths: flattened to stdout.
+    private static int Capture(VmcoreSource source, CaptureOptions options, bool elf, string[]? paths, int msg, bool stats, TextWriter stderr)
     {
-        var temp = path is null ? null : path + "-incomplete";
         var progress = new ProgressLine(stderr, (msg & MsgProgress) != 0);
         options = options with { Progress = progress.Report };
         var clock = Stopwatch.StartNew();
         CaptureResult result;
-        using (var sink = temp is null ? (IDumpSink)new FlattenedSink(Console.OpenStandardOutput()) : new FileSink(temp))
-            result = elf ? ElfWriter.Write(source, sink, options) : KdumpWriter.Write(source, sink, options);
+        var sinks = new List<IDumpSink>();
+        try
+        {
+            if (paths is null)
+                sinks.Add(new FlattenedSink(Console.OpenStandardOutput()));
+            else
+                foreach (var p in paths)
+                    sinks.Add(new FileSink(p + "-incomplete"));
+            result = elf ? ElfWriter.Write(source, sinks[0], options) : KdumpWriter.Write(source, sinks, options);
+        }
+        finally
+        {
+            foreach (var sink in sinks)
+                sink.Dispose();
+        }
         progress.Done();
-        if (temp is not null)
-            File.Move(temp, path!, overwrite: true);
+        foreach (var p in paths ?? [])
+            File.Move(p + "-incomplete", p, overwrite: true);
+        var path = paths is null ? null : string.Join(", ", paths);
         if ((msg & MsgCommon) != 0)
             foreach (var problem in result.Problems)
                 stderr.WriteLine($"kdx capture: {problem}");
@@ -124,6 +161,16 @@ public sealed class CaptureCommand : KdxCommand
                 $"kdx capture: {path ?? "stdout"}: {result.DumpablePages} of {result.PresentPages} pages, {result.FileSize} bytes, {clock.Elapsed.TotalSeconds:0.0} s"));
         return ExitCodes.Ok;
     }
+
+    // The method a dump's compression name ("zlib", "lzo", ...) stands for; the first of a mixed set.
+    private static KdumpFlags MethodOf(string names) => names.Split('+')[0] switch
+    {
+        "zlib" => KdumpFlags.Zlib,
+        "lzo" => KdumpFlags.Lzo,
+        "snappy" => KdumpFlags.Snappy,
+        "zstd" => KdumpFlags.Zstd,
+        _ => KdumpFlags.None,
+    };
 
     private static int DryRun(VmcoreSource source, CaptureOptions options, bool memUsage, TextWriter o, int msg)
     {

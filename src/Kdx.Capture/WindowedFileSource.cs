@@ -1,0 +1,148 @@
+// A capture input read through a few small memory-mapped windows instead of one mapping of the
+// whole file. Mapped pages of a file count in a process's resident set once touched, so mapping
+// all of /proc/vmcore made the peak RSS grow with the crashed machine's RAM; here at most
+// MaxWindows windows of WindowSize bytes are mapped at any time (the least recently used one is
+// unmapped first), which bounds that part of the RSS. mmap, not read(), because read() of
+// /proc/vmcore copies old memory a page at a time and is several times slower. Thread-safe: the
+// compression workers read pages through it at once.
+using System.IO.MemoryMappedFiles;
+using Kdx.Dump.IO;
+
+namespace Kdx.Capture;
+
+public sealed unsafe class WindowedFileSource : IByteSource
+{
+    /// <summary>Bytes per mapped window (a multiple of every page size).</summary>
+    public const long WindowSize = 2L << 20;
+    /// <summary>Windows mapped at most at once (more readers than this wait).</summary>
+    public const int MaxWindows = 8;
+
+    private readonly MemoryMappedFile? _file;
+    private readonly Window?[] _windows = new Window?[MaxWindows];
+    private readonly object _lock = new();
+    private long _clock;
+    private bool _disposed;
+
+    private sealed class Window(long start, long length, MemoryMappedViewAccessor view, byte* pointer)
+    {
+        public readonly long Start = start;
+        public readonly long Length = length;
+        public readonly MemoryMappedViewAccessor View = view;
+        public readonly byte* Pointer = pointer;
+        public int Users;
+        public long LastUse;
+    }
+
+    public WindowedFileSource(string path)
+    {
+        Name = path;
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        Length = stream.Length;
+        if (Length > 0)
+            _file = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false);
+    }
+
+    public string Name { get; }
+    public long Length { get; }
+
+    public int ReadAt(long offset, Span<byte> destination)
+    {
+        if (offset < 0 || offset >= Length || _file is null)
+            return 0;
+        var total = (int)Math.Min(destination.Length, Length - offset);
+        var done = 0;
+        while (done < total)
+        {
+            var w = Acquire(offset + done);
+            try
+            {
+                var at = offset + done - w.Start;
+                var n = (int)Math.Min(total - done, w.Length - at);
+                new ReadOnlySpan<byte>(w.Pointer + at, n).CopyTo(destination.Slice(done, n));
+                done += n;
+            }
+            finally
+            {
+                lock (_lock)
+                {
+                    if (--w.Users == 0)
+                        Monitor.PulseAll(_lock);
+                }
+            }
+        }
+        return total;
+    }
+
+    private Window Acquire(long offset)
+    {
+        lock (_lock)
+        {
+            while (true)
+            {
+                if (TryAcquire(offset) is { } w)
+                    return w;
+                Monitor.Wait(_lock); // every window is being copied from: wait for one to be released
+            }
+        }
+    }
+
+    // Under _lock: the window holding offset, mapped if need be, or null when all are in use.
+    private Window? TryAcquire(long offset)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var start = offset / WindowSize * WindowSize;
+        int free = -1, victim = -1;
+        for (var i = 0; i < _windows.Length; i++)
+        {
+            var w = _windows[i];
+            if (w is null)
+            {
+                free = free < 0 ? i : free;
+                continue;
+            }
+            if (w.Start == start)
+            {
+                w.Users++;
+                w.LastUse = ++_clock;
+                return w;
+            }
+            if (w.Users == 0 && (victim < 0 || w.LastUse < _windows[victim]!.LastUse))
+                victim = i;
+        }
+        var slot = free >= 0 ? free : victim;
+        if (slot < 0)
+            return null;
+        if (_windows[slot] is { } old)
+            Unmap(old);
+        var length = Math.Min(WindowSize, Length - start);
+        var view = _file!.CreateViewAccessor(start, length, MemoryMappedFileAccess.Read);
+        byte* p = null;
+        view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
+        var window = new Window(start, length, view, p + view.PointerOffset) { Users = 1, LastUse = ++_clock };
+        _windows[slot] = window;
+        return window;
+    }
+
+    private static void Unmap(Window w)
+    {
+        w.View.SafeMemoryMappedViewHandle.ReleasePointer();
+        w.View.Dispose();
+    }
+
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            if (_disposed)
+                return;
+            _disposed = true;
+            for (var i = 0; i < _windows.Length; i++)
+                if (_windows[i] is { } w)
+                {
+                    Unmap(w);
+                    _windows[i] = null;
+                }
+            _file?.Dispose();
+        }
+    }
+}
