@@ -8,6 +8,7 @@ using System.IO.Compression;
 using Kdx.Dump;
 using Kdx.Dump.IO;
 using Kdx.Kernel.Images;
+using Kdx.Kernel.Symbols;
 
 namespace Kdx.Kernel.Debuginfo;
 
@@ -285,7 +286,7 @@ public sealed class DebugElf : IDisposable
 /// </summary>
 internal sealed class ElfSymbolIndex
 {
-    private const int SymbolSize = 24; // Elf64_Sym
+    private const int SymbolSize = ElfSymbolEntry.EntrySize;
     private readonly ulong[] _values;
     private readonly Dictionary<string, ulong> _functions;
 
@@ -317,15 +318,13 @@ internal sealed class ElfSymbolIndex
         var functions = new Dictionary<string, ulong>(StringComparer.Ordinal);
         for (var i = 1; i < count; i++)
         {
-            var e = data.Slice(i * SymbolSize, SymbolSize);
-            var shndx = BinaryPrimitives.ReadUInt16LittleEndian(e[6..]);
-            var value = BinaryPrimitives.ReadUInt64LittleEndian(e[8..]);
+            var e = ElfSymbolEntry.At(data, i);
+            var (shndx, value, nameOffset) = (e.SectionIndex, e.Value, e.NameOffset);
             if (file.IsRelocatable && shndx > 0 && shndx < file.Sections.Count)
                 value += file.SectionBase(shndx);
             values[i] = value;
-            if ((e[4] & 0xf) != 2 || shndx == 0) // STT_FUNC, defined
+            if (!e.IsFunction || shndx == 0) // defined functions only
                 continue;
-            var nameOffset = BinaryPrimitives.ReadUInt32LittleEndian(e);
             if (nameOffset >= strings.Length)
                 continue;
             var rest = strings[(int)nameOffset..];
