@@ -48,9 +48,7 @@ public static class Oracles
 
             var cmds = Path.Combine(tmp, "crash-commands.txt");
             File.WriteAllLines(cmds, CrashCommands.Select(c => $"{c.Command} > {outIn}/{c.File}").Append("quit"));
-            var crashArgs = new List<string> { "-s", vmlinuxIn };
-            crashArgs.AddRange(dump.Files.Select(f => chroot.Inside(Path.Combine(lab.Directory, f)))); // split parts together
-            crashArgs.AddRange(["-i", chroot.Inside(cmds)]);
+            var crashArgs = chroot.CrashArgs(vmlinux, dump.Files.Select(f => Path.Combine(lab.Directory, f)), cmds);
             var r = chroot.Run("crash", crashArgs, TimeSpan.FromMinutes(10));
             File.WriteAllText(Path.Combine(tmp, "crash-session.txt"), r.Stdout + r.Stderr);
             foreach (var (command, file) in CrashCommands)
@@ -118,9 +116,7 @@ public static class Oracles
         {
             var cmds = Path.Combine(dir, $"crash-{key}.commands");
             File.WriteAllLines(cmds, lines.Select(c => $"{c} >> {chroot.Inside(tmp)}").Append("quit"));
-            var args = new List<string> { "-s", chroot.Inside(vmlinux) };
-            args.AddRange(dump.Files.Select(f => chroot.Inside(Path.Combine(lab.Directory, f))));
-            args.AddRange(["-i", chroot.Inside(cmds)]);
+            var args = chroot.CrashArgs(vmlinux, dump.Files.Select(f => Path.Combine(lab.Directory, f)), cmds);
             var r = chroot.Run("crash", args, TimeSpan.FromMinutes(20));
             if (r.ExitCode != 0 || new FileInfo(tmp).Length == 0)
                 throw new LabException($"crash '{string.Join("; ", lines)}' on {dump.Files[0]} failed (exit {r.ExitCode}): {Sh.Tail(r.Stdout + r.Stderr, 10)}");
@@ -247,6 +243,19 @@ public sealed class OracleChroot : IDisposable
         if (rel.StartsWith("..", StringComparison.Ordinal) || Path.IsPathRooted(rel))
             throw new LabException($"{hostPath} is not under the lab cache {LabPaths.Cache}, so the oracle chroot cannot see it");
         return "/lab/" + rel;
+    }
+
+    /// <summary>
+    /// crash's arguments for a dump (every file of a split set, together) and its -dbg vmlinux,
+    /// quiet, reading its commands from <paramref name="commandsFile"/> when given (else stdin).
+    /// </summary>
+    public IReadOnlyList<string> CrashArgs(string vmlinux, IEnumerable<string> dumpFiles, string? commandsFile = null)
+    {
+        var args = new List<string> { "-s", Inside(vmlinux) };
+        args.AddRange(dumpFiles.Select(Inside));
+        if (commandsFile is not null)
+            args.AddRange(["-i", Inside(commandsFile)]);
+        return args;
     }
 
     /// <summary>The host command line that runs <paramref name="file"/> inside the chroot.</summary>

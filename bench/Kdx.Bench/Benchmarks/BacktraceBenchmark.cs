@@ -37,7 +37,7 @@ public sealed class BacktraceBenchmark : IBenchmark
                 {
                     var file = Path.Combine(scratch, $"{label.Replace(' ', '-')}.cmds");
                     File.WriteAllText(file, commands + "\nquit\n");
-                    return run.Measure(label, chroot, "crash", ["-s", chroot.Inside(vmlinux), .. dump.Select(chroot.Inside), "-i", chroot.Inside(file)],
+                    return run.Measure(label, chroot, "crash", chroot.CrashArgs(vmlinux, dump, file),
                         repeat: 3, stdoutFile: output);
                 }
                 crashStart = Crash("crash (startup, quit)", "");

@@ -42,7 +42,7 @@ public sealed class KernelViewBenchmark : IBenchmark
             var sessionRuns = new List<Sample>();
             using (var chroot = run.OracleChroot())
             {
-                string[] crashArgs = ["-s", chroot.Inside(vmlinux), chroot.Inside(dump)];
+                var crashArgs = chroot.CrashArgs(vmlinux, [dump]);
                 Sample Crash(string label, IEnumerable<string> commands, int warmup)
                 {
                     var input = Path.Combine(work, label.Replace(' ', '-') + ".in");

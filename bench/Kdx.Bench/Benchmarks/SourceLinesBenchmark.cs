@@ -38,7 +38,7 @@ public sealed class SourceLinesBenchmark : IBenchmark
             var cmds = Path.Combine(work, "bt-a-l.commands");
             File.WriteAllLines(cmds, ["bt -a -l", "quit"]);
             using var chroot = run.OracleChroot();
-            crash = run.Measure("crash bt -a -l", chroot, "crash", ["-s", chroot.Inside(vmlinux), chroot.Inside(dump), "-i", chroot.Inside(cmds)],
+            crash = run.Measure("crash bt -a -l", chroot, "crash", chroot.CrashArgs(vmlinux, [dump], cmds),
                 stdinFile: "/dev/null");
         }
         finally

@@ -30,7 +30,7 @@ public sealed class TriageBenchmark : IBenchmark
                 var dump = lab.Dump(capture);
                 var size = new FileInfo(dump).Length / (1024.0 * 1024);
                 var k = run.Measure($"kdx triage {capture}", kdx, ["triage", "--format", "json", dump], repeat: 5, stdoutFile: "/dev/null");
-                var c = run.Measure($"crash {capture}", chroot, "crash", ["-s", chroot.Inside(vmlinux), chroot.Inside(dump), "-i", chroot.Inside(commands)],
+                var c = run.Measure($"crash {capture}", chroot, "crash", chroot.CrashArgs(vmlinux, [dump], commands),
                     repeat: 3, stdoutFile: "/dev/null", stdinFile: "/dev/null");
                 rows.Add([string.Create(CultureInfo.InvariantCulture, $"`{capture}` ({size:0} MiB)"), k.WallText, c.WallText, Markdown.Ratio(k.SpeedupOver(c)), k.RssText, c.RssText]);
             }
