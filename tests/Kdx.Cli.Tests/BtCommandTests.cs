@@ -10,13 +10,7 @@ namespace Kdx.Cli.Tests;
 
 public partial class BtCommandTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        var code = KdxProgram.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => KdxInProcess.Run(args);
 
     private static LabResult Lab(string name) => LabCatalog.Build(name switch
     {

@@ -8,13 +8,7 @@ public class CaptureCommandTests
 {
     private static string RawElf => LabCatalog.Build(LabCatalog.SysrqKdumpRawElf()).Dump("kdump-cat");
 
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        var code = KdxProgram.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => KdxInProcess.Run(args);
 
     private static (int Code, string Output) Tool(string file, params string[] args)
     {

@@ -52,11 +52,9 @@ public sealed class CrashOracleTests(ITestOutputHelper output)
 
     private static string Kdx(params string[] args)
     {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        var code = KdxProgram.Run(args, o, e);
-        Assert.True(code == 0, $"kdx {string.Join(' ', args)} exited {code}: {e}");
-        return o.ToString();
+        var (code, output, error) = KdxInProcess.Run(args);
+        Assert.True(code == 0, $"kdx {string.Join(' ', args)} exited {code}: {error}");
+        return output;
     }
 
     private static string Oracle(string dir, string file) => File.ReadAllText(Path.Combine(dir, file));

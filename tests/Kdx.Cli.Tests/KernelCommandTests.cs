@@ -6,13 +6,7 @@ namespace Kdx.Cli.Tests;
 
 public sealed class KernelCommandTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        var code = KdxProgram.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => KdxInProcess.Run(args);
 
     /// <summary>The lab's sysrq kdump (built on first use) and makedumpfile's log of it.</summary>
     private static (string Dump, string Golden) CaptureWithGolden()

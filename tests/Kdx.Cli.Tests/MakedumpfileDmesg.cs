@@ -6,14 +6,11 @@
 //    looks at e_phoff; QEMU puts its section header there and the program headers at e_phoff=192.
 //  - QEMU's kdump-compressed (flattened, and after makedumpfile -R too): "check_elf_format: Can't
 //    get valid ehdr" / "is_dumpable_file: Can't seek the bitmap".
-// For those, the capture's memory is copied page for page into a plain ELF64 core laid out the way
-// makedumpfile reads one (program headers right after the ELF header, one PT_LOAD per run of pages
-// in the dump, the dump's notes in PT_NOTE), and makedumpfile 1.7.8 reads that. The copy changes no
-// byte of memory, and the tests compare the result with crash reading the original file as well.
-using System.Buffers.Binary;
+// For those, `kdx capture -E -d 0` copies the capture's memory page for page into a plain ELF64 core
+// laid out the way makedumpfile reads one (program headers right after the ELF header, as in
+// /proc/vmcore), and makedumpfile 1.7.8 reads that. The copy changes no byte of memory, and the
+// tests compare the result with crash reading the original file as well.
 using System.Text;
-using Kdx.Dump;
-using Kdx.Dump.Notes;
 using Kdx.Lab;
 
 namespace Kdx.Cli.Tests;
@@ -49,8 +46,10 @@ internal static class MakedumpfileDmesg
         Directory.CreateDirectory(work);
         try
         {
-            using (var dump = DumpFile.Open([.. lab.Files(lab.Metadata.Captures[0].Id)]))
-                WriteElf(dump, Path.Combine(work, "copy.elf"));
+            // kdx capture -E at level 0 keeps every page and writes /proc/vmcore's layout.
+            var copy = KdxInProcess.Run("capture", "-E", "-d", "0", "--message-level", "0",
+                lab.Dump(lab.Metadata.Captures[0].Id), Path.Combine(work, "copy.elf"));
+            Assert.True(copy.Code == 0, $"kdx capture -E -d 0 of {lab.Metadata.Name} exited {copy.Code}: {copy.Err}");
             var inside = "/tmp/" + Path.GetFileName(work);
             var r = Sh.Try("chroot", [root, "makedumpfile", "--dump-dmesg", inside + "/copy.elf", inside + "/dmesg.txt"], timeout: TimeSpan.FromMinutes(10));
             var text = Path.Combine(work, "dmesg.txt");
@@ -63,83 +62,5 @@ internal static class MakedumpfileDmesg
         {
             Directory.Delete(work, true);
         }
-    }
-
-    /// <summary>ELF64 core: header, program headers at 64, notes, then each run of readable pages.</summary>
-    public static void WriteElf(IDumpFile dump, string path)
-    {
-        var ps = (ulong)dump.PageSize;
-        var runs = new List<(ulong Start, ulong Pages)>();
-        for (ulong pfn = 0; pfn < dump.MaxPfn; pfn++)
-        {
-            if (!dump.GetPageState(pfn).IsReadable())
-                continue;
-            if (runs.Count > 0 && runs[^1].Start + runs[^1].Pages == pfn)
-                runs[^1] = (runs[^1].Start, runs[^1].Pages + 1);
-            else
-                runs.Add((pfn, 1));
-        }
-        Assert.InRange(runs.Count, 1, 60000);
-
-        var notes = new MemoryStream();
-        Span<byte> h = stackalloc byte[12];
-        foreach (var n in dump.Notes)
-        {
-            var name = Encoding.ASCII.GetBytes(n.Name + "\0");
-            BinaryPrimitives.WriteUInt32LittleEndian(h, (uint)name.Length);
-            BinaryPrimitives.WriteUInt32LittleEndian(h[4..], (uint)n.Descriptor.Length);
-            BinaryPrimitives.WriteUInt32LittleEndian(h[8..], n.Type);
-            notes.Write(h);
-            notes.Write(name);
-            notes.Write(new byte[(4 - name.Length % 4) % 4]);
-            notes.Write(n.Descriptor);
-            notes.Write(new byte[(4 - n.Descriptor.Length % 4) % 4]);
-        }
-
-        const int ehdr = 64, phdr = 56;
-        var phnum = runs.Count + 1;
-        var notesAt = (ulong)(ehdr + phnum * phdr);
-        var dataAt = (notesAt + (ulong)notes.Length + ps - 1) / ps * ps;
-        var head = new byte[notesAt];
-        "\x7f"u8.CopyTo(head);
-        "ELF"u8.CopyTo(head.AsSpan(1));
-        head[4] = 2; // ELFCLASS64
-        head[5] = 1; // little endian
-        head[6] = 1; // EV_CURRENT
-        BinaryPrimitives.WriteUInt16LittleEndian(head.AsSpan(16), 4);  // ET_CORE
-        BinaryPrimitives.WriteUInt16LittleEndian(head.AsSpan(18), 62); // EM_X86_64
-        BinaryPrimitives.WriteUInt32LittleEndian(head.AsSpan(20), 1);
-        BinaryPrimitives.WriteUInt64LittleEndian(head.AsSpan(32), ehdr); // e_phoff
-        BinaryPrimitives.WriteUInt16LittleEndian(head.AsSpan(52), ehdr);
-        BinaryPrimitives.WriteUInt16LittleEndian(head.AsSpan(54), phdr);
-        BinaryPrimitives.WriteUInt16LittleEndian(head.AsSpan(56), (ushort)phnum);
-        void Phdr(int i, uint type, ulong offset, ulong paddr, ulong size)
-        {
-            var p = head.AsSpan(ehdr + i * phdr, phdr);
-            BinaryPrimitives.WriteUInt32LittleEndian(p, type);
-            BinaryPrimitives.WriteUInt64LittleEndian(p[8..], offset);
-            BinaryPrimitives.WriteUInt64LittleEndian(p[24..], paddr);
-            BinaryPrimitives.WriteUInt64LittleEndian(p[32..], size);
-            BinaryPrimitives.WriteUInt64LittleEndian(p[40..], size);
-        }
-        Phdr(0, 4, notesAt, 0, (ulong)notes.Length); // PT_NOTE
-        var offset = dataAt;
-        for (var i = 0; i < runs.Count; i++)
-        {
-            Phdr(i + 1, 1, offset, runs[i].Start * ps, runs[i].Pages * ps); // PT_LOAD
-            offset += runs[i].Pages * ps;
-        }
-
-        using var f = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
-        f.Write(head);
-        notes.WriteTo(f);
-        f.Position = (long)dataAt;
-        var page = new byte[ps];
-        foreach (var (start, pages) in runs)
-            for (var pfn = start; pfn < start + pages; pfn++)
-            {
-                dump.Read(pfn * ps, page);
-                f.Write(page);
-            }
     }
 }

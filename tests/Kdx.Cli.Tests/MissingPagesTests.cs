@@ -29,13 +29,7 @@ public sealed class MissingPagesTests(ITestOutputHelper output) : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, true);
 
-    private static (int Code, string Out, string Err) Kdx(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        var code = KdxProgram.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Kdx(params string[] args) => KdxInProcess.Run(args);
 
     private static string Oracle(string file) => File.ReadAllText(Path.Combine(Source.Value.Oracle, file));
 

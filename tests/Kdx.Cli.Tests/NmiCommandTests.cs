@@ -7,13 +7,7 @@ public sealed class NmiCommandTests : IDisposable
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
-    private static (int Code, string Out, string Err) Kdx(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        var code = KdxProgram.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Kdx(params string[] args) => KdxInProcess.Run(args);
 
     private string Conf => Path.Combine(_root, "etc/modprobe.d/nmimgr.conf");
 

@@ -84,11 +84,5 @@ public sealed class RdOracleTests(ITestOutputHelper output)
     private static string[] Lines(string text) =>
         text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.TrimEnd()).ToArray();
 
-    private static (int Code, string Out, string Err) Kdx(string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        var code = KdxProgram.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Kdx(string[] args) => KdxInProcess.Run(args);
 }

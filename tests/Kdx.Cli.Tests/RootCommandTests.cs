@@ -2,13 +2,7 @@ namespace Kdx.Cli.Tests;
 
 public class RootCommandTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        var code = KdxProgram.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => KdxInProcess.Run(args);
 
     [Fact]
     public void VersionAndHelp()

@@ -13,13 +13,7 @@ namespace Kdx.Cli.Tests;
 
 public sealed class SourceLinesTests(ITestOutputHelper output)
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        var code = KdxProgram.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => KdxInProcess.Run(args);
 
     private static string Release => Kdx.Kernel.Tests.Support.Oracles.Release;
     private static string Vmlinux => Kdx.Kernel.Tests.Support.Oracles.DebugVmlinux;

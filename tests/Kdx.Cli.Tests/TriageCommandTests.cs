@@ -7,13 +7,7 @@ namespace Kdx.Cli.Tests;
 
 public class TriageCommandTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        var code = KdxProgram.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => KdxInProcess.Run(args);
 
     private static string SysrqDump() => LabCatalog.Build(LabCatalog.Kind(CrashKind.Sysrq)).Dump(CaptureSpec.QemuKdumpZlib);
 
