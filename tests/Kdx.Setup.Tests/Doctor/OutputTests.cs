@@ -29,11 +29,7 @@ public sealed class OutputTests
     public void Ids_are_stable_and_documented()
     {
         Assert.Equal(StableIds, Kdx.Setup.Doctor.Doctor.AllChecks().Select(c => c.Id));
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "kdx.slnx")))
-            dir = dir.Parent;
-        Assert.NotNull(dir);
-        var doc = File.ReadAllText(Path.Combine(dir.FullName, "docs", "doctor.md"));
+        var doc = File.ReadAllText(Path.Combine(Kdx.Lab.LabPaths.Repo, "docs", "doctor.md"));
         Assert.All(StableIds, id => Assert.Contains($"`{id}`", doc));
         Assert.Contains(DoctorOutput.Schema, doc);
     }

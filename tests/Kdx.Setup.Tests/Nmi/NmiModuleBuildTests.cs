@@ -10,13 +10,7 @@ public class NmiModuleBuildTests
         Directory.GetDirectories("/lib/modules", "6.1.*-amd64").Select(Path.GetFileName).Where(v => Directory.Exists($"/lib/modules/{v}/build")).Order().LastOrDefault()
         ?? "6.1.0-56-amd64";
 
-    internal static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "kdx.slnx")))
-                return dir.FullName;
-        throw new InvalidOperationException("kdx.slnx not found above " + AppContext.BaseDirectory);
-    }
+    internal static string RepoRoot() => Kdx.Lab.LabPaths.Repo;
 
     private static (int Code, string Output) Run(string file, string[] args, string? cwd = null)
     {
