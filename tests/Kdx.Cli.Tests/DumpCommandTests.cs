@@ -33,10 +33,18 @@ public sealed class DumpCommandTests : IDisposable
 
     [Theory]
     [MemberData(nameof(BadFiles))]
-    public void Info_on_a_bad_file_is_one_line_and_exit_2(string name, byte[] bytes, string expected)
+    public void Info_on_a_bad_file_is_one_line_and_exit_2(string name, byte[] bytes, string expected) =>
+        BadFileIsOneLineAndExit2("info", name, bytes, expected);
+
+    [Theory]
+    [MemberData(nameof(BadFiles))]
+    public void Verify_on_a_bad_file_is_one_line_and_exit_2(string name, byte[] bytes, string expected) =>
+        BadFileIsOneLineAndExit2("verify", name, bytes, expected);
+
+    private void BadFileIsOneLineAndExit2(string command, string name, byte[] bytes, string expected)
     {
         var path = File(name, bytes);
-        var (code, _, err) = Run("info", path);
+        var (code, _, err) = Run(command, path);
         Assert.Equal(2, code);
         var lines = err.TrimEnd('\n').Split('\n');
         Assert.Single(lines);
