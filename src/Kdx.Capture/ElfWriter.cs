@@ -75,8 +75,7 @@ public static class ElfWriter
                 for (ulong done = 0; done < s.Kept;)
                 {
                     var n = (int)Math.Min(s.Kept - done, BatchPages);
-                    for (var i = 0; i < n; i++)
-                        source.ReadPage(s.Start + done + (ulong)i, buffer.AsSpan(i * (int)ps, (int)ps));
+                    source.ReadPages(s.Start + done, n, buffer);
                     sink.Write(end, buffer.AsSpan(0, n * (int)ps));
                     end += n * (long)ps;
                     done += (ulong)n;

@@ -145,6 +145,19 @@ public sealed class MemMap
         return (encoded & _mapMask) + (section << PfnSectionShift) * (ulong)StructPageSize;
     }
 
+    /// <summary>
+    /// One past the last pfn of the highest memory section below <paramref name="maxPfn"/> that has a
+    /// mem_map (at most <paramref name="maxPfn"/>), or null when none has.
+    /// </summary>
+    public ulong? EndOfMappedSections(ulong maxPfn)
+    {
+        var tableSections = _extreme ? _roots * (ulong)_sectionsPerRoot : _roots; // what mem_section can describe
+        for (var section = Math.Min((maxPfn + PagesPerSection - 1) >> PfnSectionShift, tableSections); section-- > 0;)
+            if (SectionMap(section) != 0)
+                return Math.Min((section + 1) << PfnSectionShift, maxPfn);
+        return null;
+    }
+
     /// <summary>Reads the struct pages at <paramref name="vaddr"/>; false when they are not in the dump.</summary>
     public bool TryRead(ulong vaddr, Span<byte> destination)
     {

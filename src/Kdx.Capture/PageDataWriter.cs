@@ -6,8 +6,8 @@
 // pipeline never stalls on a worker the scheduler has not run (a busy machine, or a capture kernel
 // with one CPU, where there are no workers at all). Data goes to the file before the descriptors
 // that point at it, so after a failed write every descriptor on disk points at data that is there.
-// Memory: Threads + 2 batches of BatchPages pages (2 MiB at 4 KiB pages), plus one MaxOutput
-// scratch page, one input page and a compressor per thread.
+// Memory: Threads + 2 batches of BatchPages pages (2 MiB at 4 KiB pages), plus a read buffer of
+// ReadRunPages pages (256 KiB) and a compressor per thread.
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using Kdx.Dump.Compression;
@@ -22,6 +22,8 @@ internal sealed class PageDataWriter : IDisposable
     public const int MaxWorkers = 8;
     private const int PageDescSize = 24;
     private const int DescBufferEntries = 4096; // page_desc entries gathered per write (96 KiB)
+    /// <summary>Consecutive pages read from the input in one piece (256 KiB at 4 KiB pages).</summary>
+    private const int ReadRunPages = 64;
 
     private readonly VmcoreSource _source;
     private readonly IDumpSink _sink;
@@ -45,7 +47,9 @@ internal sealed class PageDataWriter : IDisposable
         public readonly ulong[] Pfns = new ulong[BatchPages];
         public readonly int[] Lengths = new int[BatchPages];   // -1: all zero, stored as the shared zero page
         public readonly KdumpFlags[] Flags = new KdumpFlags[BatchPages];
-        public readonly byte[] Data = new byte[BatchPages * pageSize]; // stored pages, packed
+        // stored pages, packed, compressed in place: a page stores at most pageSize bytes, so the
+        // room left for the next page is never less than the worst case of one compression
+        public readonly byte[] Data = new byte[BatchPages * pageSize + PageCompressor.MaxOutput(pageSize)];
         public readonly ManualResetEventSlim Done = new(false);
         public int Count;
         public int Packed;
@@ -169,8 +173,7 @@ internal sealed class PageDataWriter : IDisposable
     // One thread's buffers and compressor.
     private sealed class Compressing(int pageSize, KdumpFlags method) : IDisposable
     {
-        public readonly byte[] Page = new byte[pageSize];
-        public readonly byte[] Scratch = new byte[PageCompressor.MaxOutput(pageSize)];
+        public readonly byte[] Input = new byte[ReadRunPages * pageSize];
         public readonly PageCompressor Compressor = new(method);
         public void Dispose() => Compressor.Dispose();
     }
@@ -186,7 +189,7 @@ internal sealed class PageDataWriter : IDisposable
     {
         try
         {
-            Compress(b, c.Page, c.Scratch, c.Compressor);
+            Compress(b, c);
         }
         catch (Exception e)
         {
@@ -195,22 +198,31 @@ internal sealed class PageDataWriter : IDisposable
         b.Done.Set();
     }
 
-    private void Compress(Batch b, byte[] page, byte[] scratch, PageCompressor compressor)
+    // Reads the batch's pages run by run (consecutive pfns in one read) and compresses each into
+    // the batch's packed buffer.
+    private void Compress(Batch b, Compressing c)
     {
+        var ps = _pageSize;
         var packed = 0;
-        for (var i = 0; i < b.Count; i++)
+        for (var i = 0; i < b.Count;)
         {
-            _source.ReadPage(b.Pfns[i], page);
-            if (_zeroExcluded && !page.AsSpan().ContainsAnyExcept((byte)0))
+            var run = 1;
+            while (i + run < b.Count && run < ReadRunPages && b.Pfns[i + run] == b.Pfns[i] + (ulong)run)
+                run++;
+            _source.ReadPages(b.Pfns[i], run, c.Input);
+            for (var k = 0; k < run; k++, i++)
             {
-                b.Lengths[i] = -1;
-                continue;
+                var page = c.Input.AsSpan(k * ps, ps);
+                if (_zeroExcluded && !page.ContainsAnyExcept((byte)0))
+                {
+                    b.Lengths[i] = -1;
+                    continue;
+                }
+                var (flags, n) = c.Compressor.Compress(page, b.Data.AsSpan(packed));
+                b.Flags[i] = flags;
+                b.Lengths[i] = n;
+                packed += n;
             }
-            var (flags, n) = compressor.Compress(page, scratch);
-            scratch.AsSpan(0, n).CopyTo(b.Data.AsSpan(packed));
-            b.Flags[i] = flags;
-            b.Lengths[i] = n;
-            packed += n;
         }
         b.Packed = packed;
     }

@@ -3,7 +3,7 @@
 // core it keeps what a writer needs verbatim — the PT_LOAD map of physical memory, the raw PT_NOTE
 // bytes, VMCOREINFO — and reads whole pages, zero-filling the part of a page that no segment covers
 // (makedumpfile does the same). Another dump's RAM is its non-hole pages; the pages it left out
-// stay out. The file is read through a few mapped windows (WindowedFileSource), so the resident
+// stay out. The file is read through a few mapped windows (CaptureFileSource), so the resident
 // set does not grow with the dump.
 using System.Buffers.Binary;
 using Kdx.Dump;
@@ -39,15 +39,16 @@ public sealed class VmcoreSource : IDisposable
         ulong maxEnd = 0;
         foreach (var l in loads)
             maxEnd = Math.Max(maxEnd, l.End);
-        // makedumpfile's max_mapnr: the last partial page is not counted
-        MaxMapnr = source is null ? dump.MaxPfn : maxEnd / (ulong)PageSize;
+        // makedumpfile's max_mapnr before the mem_map cap (see CapToMemMap): the end of the highest
+        // PT_LOAD, a partial last page counted
+        MaxMapnr = source is null ? dump.MaxPfn : (maxEnd + (ulong)PageSize - 1) / (ulong)PageSize;
     }
 
     public string Name => Dump.Paths[0];
     /// <summary>True when the input is an ELF core (/proc/vmcore); false for another dump read again.</summary>
     public bool IsElfCore => _source is not null;
     public int PageSize { get; }
-    public ulong MaxMapnr { get; }
+    public ulong MaxMapnr { get; private set; }
     public IReadOnlyList<LoadSegment> Loads => _loads;
     /// <summary>The PT_NOTE segments' bytes, concatenated, as a kdump sub-header keeps them.</summary>
     public byte[] NoteBytes { get; }
@@ -65,7 +66,7 @@ public sealed class VmcoreSource : IDisposable
         try
         {
             foreach (var p in paths)
-                sources.Add(new WindowedFileSource(p));
+                sources.Add(new CaptureFileSource(p));
             dump = DumpFile.Open(sources);
         }
         catch
@@ -77,7 +78,11 @@ public sealed class VmcoreSource : IDisposable
         try
         {
             if (dump.Format == DumpFormat.ElfCore && !dump.IsFlattened && sources.Count == 1)
-                return Parse(sources[0], dump);
+            {
+                var core = Parse(sources[0], dump);
+                core.CapToMemMap();
+                return core;
+            }
             var info = dump.VmcoreInfo ?? throw new DumpFormatException(dump.Paths[0], 0, "the dump has no VMCOREINFO: page filtering and the kdump header need it");
             return new VmcoreSource(null, [], NoteArea(dump.Notes), info, dump);
         }
@@ -86,6 +91,17 @@ public sealed class VmcoreSource : IDisposable
             dump.Dispose();
             throw;
         }
+    }
+
+    // Like makedumpfile, max_mapnr stops at the end of the highest memory section that has a
+    // mem_map when the core goes on beyond it: memory the kernel did not use (mem=), or a segment
+    // that is not RAM at all (QEMU's 256 KiB BIOS ROM just below 4 GiB). Without a usable mem_map
+    // (VMCOREINFO lacks the keys) the PT_LOADs decide alone, as they do for makedumpfile.
+    private void CapToMemMap()
+    {
+        var memMap = MemMap.Open(this, (int)(VmcoreInfo.Size("page") ?? 64), out _);
+        if (memMap?.EndOfMappedSections(MaxMapnr) is { } end)
+            MaxMapnr = end;
     }
 
     // The notes as one ELF note area (n_namesz, n_descsz, n_type, name, desc; 4-byte aligned).
@@ -195,6 +211,29 @@ public sealed class VmcoreSource : IDisposable
             if ((word & mask) != 0 && !Dump.GetPageState(pfn).IsReadable())
                 word &= ~mask;
         }
+    }
+
+    /// <summary>
+    /// Reads <paramref name="count"/> consecutive pages from <paramref name="pfn"/> on: one read when
+    /// a segment holds them all in the file (the common case: a run of kept pages), else page by page.
+    /// </summary>
+    public void ReadPages(ulong pfn, int count, Span<byte> pages)
+    {
+        var ps = (ulong)PageSize;
+        if (_source is not null && count > 1)
+        {
+            var addr = pfn * ps;
+            var i = Array.BinarySearch(_starts, addr);
+            if (i < 0)
+                i = ~i - 1;
+            if (i >= 0 && _loads[i].Start + _loads[i].FileSize >= addr + (ulong)count * ps)
+            {
+                _source.ReadExactly(_loads[i].FileOffset + (long)(addr - _loads[i].Start), pages[..(count * (int)ps)], "PT_LOAD data");
+                return;
+            }
+        }
+        for (var k = 0; k < count; k++)
+            ReadPage(pfn + (ulong)k, pages.Slice(k * (int)ps, (int)ps));
     }
 
     /// <summary>Reads page <paramref name="pfn"/>; bytes no segment holds in the file read as zero.</summary>

@@ -22,6 +22,7 @@ public sealed class X86_64AddressSpace : IKernelMemory
     private readonly object _tlbLock = new();
     private readonly ulong[] _tlbTag = new ulong[TlbSize];  // vaddr page + 1
     private readonly ulong[] _tlbPage = new ulong[TlbSize]; // physical page address
+    private readonly byte[] _tlbShift = new byte[TlbSize];  // log2 of the size of the mapping (page, 2M or 1G leaf) holding it
     private readonly Lazy<ulong?> _directMapBase;
 
     /// <param name="phys">The dump's physical memory.</param>
@@ -113,31 +114,44 @@ public sealed class X86_64AddressSpace : IKernelMemory
     }
 
     /// <summary>The physical address of <paramref name="vaddr"/>, or <see cref="UnmappedAddressException"/>.</summary>
-    public ulong Translate(ulong vaddr)
+    public ulong Translate(ulong vaddr) => Translate(vaddr, out _);
+
+    // The physical address of vaddr and how many bytes from there on the same mapping (a page or a
+    // 2M/1G leaf) holds contiguously.
+    private ulong Translate(ulong vaddr, out ulong contiguous)
     {
         var page = vaddr & ~0xfffUL;
         var slot = (int)((vaddr >> 12) % TlbSize);
+        int shift;
         lock (_tlbLock)
         {
             if (_tlbTag[slot] == page + 1)
+            {
+                shift = _tlbShift[slot];
+                contiguous = (1UL << shift) - (vaddr & ((1UL << shift) - 1));
                 return _tlbPage[slot] | (vaddr & 0xfff);
+            }
         }
-        if (!TryTranslate(vaddr, out var paddr, out _, out var fault))
+        if (!TryTranslate(vaddr, out var paddr, out shift, out var fault))
             throw new UnmappedAddressException(vaddr, fault!);
         lock (_tlbLock)
         {
             _tlbTag[slot] = page + 1;
             _tlbPage[slot] = paddr & ~0xfffUL;
+            _tlbShift[slot] = (byte)shift;
         }
+        contiguous = (1UL << shift) - (vaddr & ((1UL << shift) - 1));
         return paddr;
     }
 
+    /// <summary>Reads kernel virtual memory: one physical read per mapping (a 2M or 1G leaf is read in one piece).</summary>
     public void Read(ulong vaddr, Span<byte> destination)
     {
         while (!destination.IsEmpty)
         {
-            var n = (int)Math.Min((ulong)destination.Length, 0x1000 - (vaddr & 0xfff));
-            _phys.Read(Translate(vaddr), destination[..n]);
+            var paddr = Translate(vaddr, out var contiguous);
+            var n = (int)Math.Min((ulong)destination.Length, contiguous);
+            _phys.Read(paddr, destination[..n]);
             destination = destination[n..];
             vaddr += (ulong)n;
         }

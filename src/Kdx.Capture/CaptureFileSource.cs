@@ -1,23 +1,27 @@
-// A capture input read through a few small memory-mapped windows instead of one mapping of the
-// whole file. Mapped pages of a file count in a process's resident set once touched, so mapping
-// all of /proc/vmcore made the peak RSS grow with the crashed machine's RAM; here at most
-// MaxWindows windows of WindowSize bytes are mapped at any time (the least recently used one is
-// unmapped first), which bounds that part of the RSS. mmap, not read(), because read() of
-// /proc/vmcore copies old memory a page at a time and is several times slower. Thread-safe: the
-// compression workers read pages through it at once.
+// A capture input file, read in one of two ways, both thread-safe (the compression workers read
+// pages through it at once) and neither growing the resident set with the crashed machine's RAM:
+// - /proc/vmcore (any file under /proc) is memory-mapped through a few small windows: read() of
+//   /proc/vmcore copies old memory a page at a time and is several times slower, and mapping all
+//   of it would put every page read into the resident set (mapped pages count once touched), so at
+//   most MaxWindows windows of WindowSize bytes are mapped at a time, the least recently used
+//   unmapped first;
+// - any other file (a dump in a file system, read again) is read with pread: the kernel copies from
+//   its page cache, with no mapping to fault in, tear down and shoot down on the other CPUs, and
+//   nothing added to the resident set.
 using System.IO.MemoryMappedFiles;
 using Kdx.Dump.IO;
 
 namespace Kdx.Capture;
 
-public sealed unsafe class WindowedFileSource : IByteSource
+public sealed unsafe class CaptureFileSource : IByteSource
 {
     /// <summary>Bytes per mapped window (a multiple of every page size).</summary>
     public const long WindowSize = 2L << 20;
     /// <summary>Windows mapped at most at once (more readers than this wait).</summary>
     public const int MaxWindows = 8;
 
-    private readonly MemoryMappedFile? _file;
+    private readonly MemoryMappedFile? _file;          // mapped mode (/proc)
+    private readonly Microsoft.Win32.SafeHandles.SafeFileHandle? _handle; // pread mode
     private readonly Window?[] _windows = new Window?[MaxWindows];
     private readonly object _lock = new();
     private long _clock;
@@ -33,13 +37,36 @@ public sealed unsafe class WindowedFileSource : IByteSource
         public long LastUse;
     }
 
-    public WindowedFileSource(string path)
+    public CaptureFileSource(string path)
     {
         Name = path;
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        Length = stream.Length;
-        if (Length > 0)
-            _file = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false);
+        if (IsProcFile(path))
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            Length = stream.Length;
+            if (Length > 0)
+                _file = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false);
+            return;
+        }
+        _handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        Length = RandomAccess.GetLength(_handle);
+    }
+
+    /// <summary>True when the input is read through mapped windows (a file under /proc, such as /proc/vmcore).</summary>
+    public bool IsMapped => _handle is null;
+
+    private static bool IsProcFile(string path)
+    {
+        var full = Path.GetFullPath(path);
+        try
+        {
+            if (File.ResolveLinkTarget(full, returnFinalTarget: true) is { } target)
+                full = target.FullName;
+        }
+        catch (IOException)
+        {
+        }
+        return full.StartsWith("/proc/", StringComparison.Ordinal);
     }
 
     public string Name { get; }
@@ -47,9 +74,13 @@ public sealed unsafe class WindowedFileSource : IByteSource
 
     public int ReadAt(long offset, Span<byte> destination)
     {
-        if (offset < 0 || offset >= Length || _file is null)
+        if (offset < 0 || offset >= Length)
             return 0;
         var total = (int)Math.Min(destination.Length, Length - offset);
+        if (_handle is not null)
+            return ReadFile(offset, destination[..total]);
+        if (_file is null)
+            return 0;
         var done = 0;
         while (done < total)
         {
@@ -71,6 +102,20 @@ public sealed unsafe class WindowedFileSource : IByteSource
             }
         }
         return total;
+    }
+
+    private int ReadFile(long offset, Span<byte> destination)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var done = 0;
+        while (done < destination.Length)
+        {
+            var n = RandomAccess.Read(_handle!, destination[done..], offset + done);
+            if (n == 0)
+                break; // the file shrank under us: a short read, which the caller reports
+            done += n;
+        }
+        return done;
     }
 
     private Window Acquire(long offset)
@@ -143,6 +188,7 @@ public sealed unsafe class WindowedFileSource : IByteSource
                     _windows[i] = null;
                 }
             _file?.Dispose();
+            _handle?.Dispose();
         }
     }
 }
