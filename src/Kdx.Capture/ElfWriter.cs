@@ -113,6 +113,15 @@ public static class ElfWriter
             for (ulong i = 0; i < count; i++)
             {
                 var w = (int)(i >> 6);
+                if ((i & 63) == 0 && present[w] == 0)
+                {
+                    // 64 pfns without RAM: a hole closes the open segment
+                    if (open)
+                        segment(new Segment(start, keptRun, excludedRun));
+                    open = false;
+                    i += 63;
+                    continue;
+                }
                 var m = 1UL << (int)(i & 63);
                 var isRam = (present[w] & m) != 0;
                 var isKept = (dumpable[w] & m) != 0;

@@ -97,7 +97,7 @@ public sealed class PageClassifier
             Clear(pfn - first, dumpable, _carryReason);
         if (pfn >= end)
             return;
-        if (!AnyBit(present, pfn - first, end - first))
+        if (!PfnBits.Any(present, pfn - first, end - first))
             return;
         var map = _memMap!.SectionMap(section);
         if (map == 0)
@@ -107,11 +107,8 @@ public sealed class PageClassifier
         var structs = buffer.AsSpan(0, n * size);
         ReadStructs(map + (runStart - (section << _memMap.PfnSectionShift)) * (ulong)size, structs);
 
-        for (; pfn < end; pfn++)
+        for (; (pfn = PfnBits.NextSet(present, pfn - first, end - first) + first) < end; pfn++)
         {
-            var bit = pfn - first;
-            if ((present[(int)(bit >> 6)] & (1UL << (int)(bit & 63))) == 0)
-                continue;
             var i = (int)(pfn - runStart);
             var page = structs.Slice(i * size, size);
             if (!Decide(page, pfn, i + 1 < n ? structs.Slice((i + 1) * size, size) : default, out var reason, out var pages))
@@ -208,14 +205,6 @@ public sealed class PageClassifier
             case Reason.HwPoison: Counts.HwPoison++; break;
             default: Counts.Offline++; break;
         }
-    }
-
-    private static bool AnyBit(ReadOnlySpan<ulong> bits, ulong from, ulong to)
-    {
-        for (var b = from; b < to; b++)
-            if ((bits[(int)(b >> 6)] & (1UL << (int)(b & 63))) != 0)
-                return true;
-        return false;
     }
 
     // Struct pages for holes in the physical map may themselves be unmapped: read page by page

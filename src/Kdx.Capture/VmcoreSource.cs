@@ -190,8 +190,8 @@ public sealed class VmcoreSource : IDisposable
         {
             var s = Math.Max(l.Start / ps, first);
             var e = Math.Min(l.End / ps, Math.Min(first + count, MaxMapnr));
-            for (var pfn = s; pfn < e; pfn++)
-                bitmap[(int)((pfn - first) >> 6)] |= 1UL << (int)((pfn - first) & 63);
+            if (s < e)
+                PfnBits.SetRange(bitmap, s - first, e - first);
         }
     }
 

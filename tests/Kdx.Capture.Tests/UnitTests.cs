@@ -1,5 +1,6 @@
-// Small, lab-free checks: the LZO1X-1 compressor round-trips through the decompressor, and a
-// VMCOREINFO without the keys a level needs switches that level off and names the keys.
+// Small, lab-free checks: the LZO1X-1 compressor round-trips through the decompressor, pfn
+// bitmap ranges handled a word at a time agree with a bit-by-bit walk, and a VMCOREINFO without
+// the keys a level needs switches that level off and names the keys.
 using CsCheck;
 using Kdx.Dump;
 using Kdx.Dump.Compression;
@@ -37,6 +38,34 @@ public class UnitTests
             page[i] = (byte)(i % 16 == 0 ? i / 16 : 7);
         var packed = new byte[Lzo1xCompressor.MaxCompressedLength(page.Length)];
         Assert.True(new Lzo1xCompressor().Compress(page, packed) < 1500);
+    }
+
+    [Fact]
+    public void PfnBits_WordAtATime_AgreesWithBitByBit()
+    {
+        // random bitmaps of up to 5 words with sparse or dense bits, and ranges anywhere in them
+        var gen = Gen.Select(Gen.ULong.Array[1, 5], Gen.Bool, Gen.Int[0, 320], Gen.Int[0, 320], (w, sparse, a, b) =>
+            (Words: sparse ? Array.ConvertAll(w, x => x & (x >> 7) & (x >> 13)) : w, From: (ulong)Math.Min(a, b), To: (ulong)Math.Max(a, b)));
+        gen.Sample(c =>
+        {
+            var to = Math.Min(c.To, (ulong)c.Words.Length * 64);
+            var from = Math.Min(c.From, to);
+            static bool Bit(ulong[] w, ulong i) => (w[i >> 6] & (1UL << (int)(i & 63))) != 0;
+            var any = false;
+            var next = to;
+            for (var i = from; i < to; i++)
+                if (Bit(c.Words, i))
+                {
+                    any = true;
+                    next = Math.Min(next, i);
+                }
+            Assert.Equal(any, PfnBits.Any(c.Words, from, to));
+            Assert.Equal(next, PfnBits.NextSet(c.Words, from, to));
+            var set = (ulong[])c.Words.Clone();
+            PfnBits.SetRange(set, from, to);
+            for (ulong i = 0; i < (ulong)c.Words.Length * 64; i++)
+                Assert.Equal(Bit(c.Words, i) || (i >= from && i < to), Bit(set, i));
+        }, iter: 3000);
     }
 
     [Fact]
