@@ -37,10 +37,15 @@ public sealed unsafe class CaptureFileSource : IByteSource
         public long LastUse;
     }
 
-    public CaptureFileSource(string path)
+    public CaptureFileSource(string path) : this(path, IsProcFile(path))
+    {
+    }
+
+    /// <summary>Opens <paramref name="path"/> mapped (as /proc/vmcore is) or read with pread.</summary>
+    public CaptureFileSource(string path, bool mapped)
     {
         Name = path;
-        if (IsProcFile(path))
+        if (mapped)
         {
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
             Length = stream.Length;
@@ -94,14 +99,41 @@ public sealed unsafe class CaptureFileSource : IByteSource
             }
             finally
             {
-                lock (_lock)
-                {
-                    if (--w.Users == 0)
-                        Monitor.PulseAll(_lock);
-                }
+                Release(w);
             }
         }
         return total;
+    }
+
+    /// <summary>
+    /// In mapped mode, a view of <paramref name="length"/> bytes at <paramref name="offset"/> straight
+    /// from the mapping, without a copy, when one window holds them all; the window stays mapped
+    /// until <see cref="Unpin"/> is called with <paramref name="pin"/>. False in pread mode or when
+    /// the bytes straddle two windows (read them with ReadAt then).
+    /// </summary>
+    public bool TryPin(long offset, int length, out ReadOnlySpan<byte> view, out object? pin)
+    {
+        view = default;
+        pin = null;
+        if (_file is null || offset < 0 || length <= 0 || offset + length > Length
+            || offset / WindowSize != (offset + length - 1) / WindowSize)
+            return false;
+        var w = Acquire(offset);
+        view = new ReadOnlySpan<byte>(w.Pointer + (offset - w.Start), length);
+        pin = w;
+        return true;
+    }
+
+    /// <summary>Lets the window of a <see cref="TryPin"/> view be unmapped again.</summary>
+    public void Unpin(object pin) => Release((Window)pin);
+
+    private void Release(Window w)
+    {
+        lock (_lock)
+        {
+            if (--w.Users == 0)
+                Monitor.PulseAll(_lock);
+        }
     }
 
     private int ReadFile(long offset, Span<byte> destination)

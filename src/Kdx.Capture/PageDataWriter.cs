@@ -198,8 +198,8 @@ internal sealed class PageDataWriter : IDisposable
         b.Done.Set();
     }
 
-    // Reads the batch's pages run by run (consecutive pfns in one read) and compresses each into
-    // the batch's packed buffer.
+    // Takes the batch's pages run by run (consecutive pfns: one view or one read) and compresses
+    // each into the batch's packed buffer.
     private void Compress(Batch b, Compressing c)
     {
         var ps = _pageSize;
@@ -209,22 +209,44 @@ internal sealed class PageDataWriter : IDisposable
             var run = 1;
             while (i + run < b.Count && run < ReadRunPages && b.Pfns[i + run] == b.Pfns[i] + (ulong)run)
                 run++;
-            _source.ReadPages(b.Pfns[i], run, c.Input);
-            for (var k = 0; k < run; k++, i++)
+            // /proc/vmcore's pages are compressed where they are mapped; a file's are read first
+            if (!_source.TryPinPages(b.Pfns[i], run, out var pages, out var pin))
             {
-                var page = c.Input.AsSpan(k * ps, ps);
-                if (_zeroExcluded && !page.ContainsAnyExcept((byte)0))
-                {
-                    b.Lengths[i] = -1;
-                    continue;
-                }
-                var (flags, n) = c.Compressor.Compress(page, b.Data.AsSpan(packed));
-                b.Flags[i] = flags;
-                b.Lengths[i] = n;
-                packed += n;
+                _source.ReadPages(b.Pfns[i], run, c.Input);
+                pages = c.Input.AsSpan(0, run * ps);
+            }
+            try
+            {
+                packed = CompressRun(b, i, pages, c.Compressor, packed);
+                i += run;
+            }
+            finally
+            {
+                if (pin is not null)
+                    _source.Unpin(pin);
             }
         }
         b.Packed = packed;
+    }
+
+    // Compresses the pages of one run (batch entries from index on) after the packed bytes; returns the new packed length.
+    private int CompressRun(Batch b, int index, ReadOnlySpan<byte> pages, PageCompressor compressor, int packed)
+    {
+        var ps = _pageSize;
+        for (var k = 0; k < pages.Length / ps; k++)
+        {
+            var page = pages.Slice(k * ps, ps);
+            if (_zeroExcluded && !page.ContainsAnyExcept((byte)0))
+            {
+                b.Lengths[index + k] = -1;
+                continue;
+            }
+            var (flags, n) = compressor.Compress(page, b.Data.AsSpan(packed));
+            b.Flags[index + k] = flags;
+            b.Lengths[index + k] = n;
+            packed += n;
+        }
+        return packed;
     }
 
     private void WriteBatch(Batch b)

@@ -236,6 +236,29 @@ public sealed class VmcoreSource : IDisposable
             ReadPage(pfn + (ulong)k, pages.Slice(k * (int)ps, (int)ps));
     }
 
+    /// <summary>
+    /// A view of <paramref name="count"/> consecutive pages straight from a mapped /proc/vmcore, when
+    /// one segment and one mapped window hold them (no copy); pass <paramref name="pin"/> to
+    /// <see cref="Unpin"/> when done. False otherwise: read them with <see cref="ReadPages"/>.
+    /// </summary>
+    public bool TryPinPages(ulong pfn, int count, out ReadOnlySpan<byte> pages, out object? pin)
+    {
+        pages = default;
+        pin = null;
+        if (_source is not CaptureFileSource { IsMapped: true } file)
+            return false;
+        var ps = (ulong)PageSize;
+        var addr = pfn * ps;
+        var i = Array.BinarySearch(_starts, addr);
+        if (i < 0)
+            i = ~i - 1;
+        if (i < 0 || _loads[i].Start + _loads[i].FileSize < addr + (ulong)count * ps)
+            return false;
+        return file.TryPin(_loads[i].FileOffset + (long)(addr - _loads[i].Start), count * (int)ps, out pages, out pin);
+    }
+
+    public void Unpin(object pin) => ((CaptureFileSource)_source!).Unpin(pin);
+
     /// <summary>Reads page <paramref name="pfn"/>; bytes no segment holds in the file read as zero.</summary>
     public void ReadPage(ulong pfn, Span<byte> page)
     {

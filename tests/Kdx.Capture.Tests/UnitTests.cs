@@ -69,6 +69,45 @@ public class UnitTests
     }
 
     [Fact]
+    public void CaptureFileSource_MappedAndPread_ReadTheSameBytes()
+    {
+        // /proc/vmcore is read through mapped windows, files with pread: both must give the file's
+        // bytes for any range, including ranges across windows and up to the end of the file.
+        var path = Path.GetTempFileName();
+        try
+        {
+            var bytes = new byte[(int)(CaptureFileSource.WindowSize * 3 + 12345)];
+            new Random(7).NextBytes(bytes);
+            File.WriteAllBytes(path, bytes);
+            using var mapped = new CaptureFileSource(path, mapped: true);
+            using var file = new CaptureFileSource(path, mapped: false);
+            Assert.True(mapped.IsMapped);
+            Assert.False(file.IsMapped);
+            Gen.Select(Gen.Int[0, bytes.Length], Gen.Int[1, 300_000]).Sample((offset, length) =>
+            {
+                var want = bytes.AsSpan(offset, Math.Min(length, bytes.Length - offset));
+                var a = new byte[length];
+                var b = new byte[length];
+                Assert.Equal(want.Length, mapped.ReadAt(offset, a));
+                Assert.Equal(want.Length, file.ReadAt(offset, b));
+                Assert.True(want.SequenceEqual(a.AsSpan(0, want.Length)) && want.SequenceEqual(b.AsSpan(0, want.Length)));
+                var inOneWindow = offset + length <= bytes.Length && offset / CaptureFileSource.WindowSize == (offset + length - 1) / CaptureFileSource.WindowSize;
+                Assert.False(file.TryPin(offset, length, out _, out _));
+                Assert.Equal(inOneWindow, mapped.TryPin(offset, length, out var view, out var pin));
+                if (pin is not null)
+                {
+                    Assert.True(view.SequenceEqual(want));
+                    mapped.Unpin(pin);
+                }
+            }, iter: 500);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void MissingKeys_TurnTheirLevelOffAndAreNamed()
     {
         var info = VmcoreInfo.Parse("""
