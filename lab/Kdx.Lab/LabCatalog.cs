@@ -29,10 +29,12 @@ public static class LabCatalog
     /// <summary>A raw copy of /proc/vmcore (ELF) from a real capture kernel; small guest, the copy is slow under TCG.</summary>
     public static Scenario SysrqKdumpRawElf() => ScenarioOptions.Create("default", "sysrq", [CaptureSpec.KdumpCat], ramMiB: 384, crashKernelMiB: 160);
 
-    /// <summary>kdx capture as the core collector inside the real capture kernel (-l -d 31, flattened -c -d 31 and a
-    /// 3-part --split -l -d 31), beside makedumpfile 1.7.2 -l -d 31 on the same /proc/vmcore. <paramref name="kdx"/> is a NativeAOT kdx.</summary>
+    /// <summary>kdx capture as the core collector inside the real capture kernel (-l -d 31, flattened -c -d 31, a
+    /// 3-part --split -l -d 31, and -l -d 1, which reads every RAM page), beside makedumpfile 1.7.2 -l -d 31 and -l -d 1
+    /// on the same /proc/vmcore. <paramref name="kdx"/> is a NativeAOT kdx.</summary>
     public static Scenario SysrqKdumpKdx(string kdx) => ScenarioOptions.Create("default", "sysrq",
-        ["kdump-kdx:-l,-d,31", "kdump-kdx:-F,-c,-d,31", "kdump-mdf:-l,-d,31", "kdump-kdx:--split,-l,-d,31"], files: [$"{kdx}:kdx"]);
+        ["kdump-kdx:-l,-d,31", "kdump-kdx:-F,-c,-d,31", "kdump-mdf:-l,-d,31", "kdump-kdx:--split,-l,-d,31", "kdump-kdx:-l,-d,1", "kdump-mdf:-l,-d,1"],
+        files: [$"{kdx}:kdx"]);
 
     /// <summary>One QEMU-captured scenario per crash kind (the crashtest module drives oops, bug, warn, softlockup, hung).</summary>
     public static Scenario Kind(CrashKind kind) => Kind(kind, 0);

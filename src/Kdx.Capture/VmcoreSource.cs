@@ -53,6 +53,8 @@ public sealed class VmcoreSource : IDisposable
     /// <summary>The PT_NOTE segments' bytes, concatenated, as a kdump sub-header keeps them.</summary>
     public byte[] NoteBytes { get; }
     public VmcoreInfo VmcoreInfo { get; }
+    /// <summary>Set when the kernel refused to map /proc/vmcore and it was read with read() instead (slower, same bytes).</summary>
+    public string? MappingFailure => (_source as CaptureFileSource)?.MappingFailure;
     /// <summary>The same file opened as a dump, for address translation and the kernel log.</summary>
     public IDumpFile Dump { get; }
 
@@ -166,6 +168,8 @@ public sealed class VmcoreSource : IDisposable
         if (loads.Count == 0)
             throw new DumpFormatException(name, phoff, "the core has no PT_LOAD segments");
         loads.Sort(static (a, b) => a.Start.CompareTo(b.Start));
+        if (source is CaptureFileSource file)
+            file.MapOnly(loads.Select(l => (l.FileOffset, l.FileOffset + (long)l.FileSize)));
         var info = dump.VmcoreInfo ?? throw new DumpFormatException(name, 0, "the core has no VMCOREINFO note: page filtering and the kdump header need it");
         return new VmcoreSource(source, [.. loads], notes.ToArray(), info, dump);
     }

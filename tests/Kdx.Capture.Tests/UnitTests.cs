@@ -81,6 +81,7 @@ public class UnitTests
             File.WriteAllBytes(path, bytes);
             using var mapped = new CaptureFileSource(path, mapped: true);
             using var file = new CaptureFileSource(path, mapped: false);
+            mapped.MapOnly([(0, bytes.Length)]);
             Assert.True(mapped.IsMapped);
             Assert.False(file.IsMapped);
             Gen.Select(Gen.Int[0, bytes.Length], Gen.Int[1, 300_000]).Sample((offset, length) =>
@@ -100,6 +101,40 @@ public class UnitTests
                     mapped.Unpin(pin);
                 }
             }, iter: 500);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void CaptureFileSource_WindowsStayInsideTheirSegment()
+    {
+        // /proc/vmcore's windows never span two PT_LOADs nor cover bytes outside them (a capture
+        // kernel refuses such mappings); those bytes still read right, through pread.
+        var path = Path.GetTempFileName();
+        try
+        {
+            var window = (int)CaptureFileSource.WindowSize;
+            var bytes = new byte[window * 4];
+            new Random(11).NextBytes(bytes);
+            File.WriteAllBytes(path, bytes);
+            using var mapped = new CaptureFileSource(path, mapped: true);
+            (long, long) first = (8192, window + 4096 * 5), second = (window + 4096 * 7, window * 3 + 4096);
+            mapped.MapOnly([second, first]);
+            Assert.False(mapped.TryPin(0, 4096, out _, out _));                       // before the first segment
+            Assert.False(mapped.TryPin(window + 4096 * 5, 4096, out _, out _));      // between them
+            Assert.False(mapped.TryPin(window + 4096 * 4, 8192, out _, out _));      // across the first one's end
+            Assert.False(mapped.TryPin(window - 4096, 8192, out _, out _));          // across a window boundary
+            Assert.True(mapped.TryPin(window + 4096 * 7, 4096 * 3, out var view, out var pin));
+            Assert.True(view.SequenceEqual(bytes.AsSpan(window + 4096 * 7, 4096 * 3)));
+            mapped.Unpin(pin!);
+            var all = new byte[bytes.Length];
+            Assert.Equal(all.Length, mapped.ReadAt(0, all));
+            Assert.Equal(bytes, all);
+            Assert.True(mapped.IsMapped);
+            Assert.Null(mapped.MappingFailure);
         }
         finally
         {

@@ -146,7 +146,7 @@ public sealed class CaptureCommand : KdxCommand
             File.Move(p + "-incomplete", p, overwrite: true);
         var path = paths is null ? null : string.Join(", ", paths);
         if ((msg & MsgCommon) != 0)
-            foreach (var problem in result.Problems)
+            foreach (var problem in source.MappingFailure is { } m ? result.Problems.Append(m) : result.Problems)
                 stderr.WriteLine($"kdx capture: {problem}");
         if (stats || (msg & MsgReport) != 0)
             WriteStats(result, source.PageSize, stderr);
