@@ -3,7 +3,8 @@
 // real /proc/vmcore, under QEMU TCG. The guest does the timing (lab/guest/capture-bench.sh, the
 // scenario's capture script) and prints one KDXLAB-BENCH line per run on the serial console; this
 // class builds the scenario (cached by its inputs, the kdx binary's bytes among them), reads those
-// lines back and writes the section. A missing, malformed or failed line stops the benchmark.
+// lines back and writes the section. A missing or malformed line stops the benchmark; a run that
+// failed in the guest is a row saying so (with the tool's message), and then the benchmark exits non-zero.
 using System.Globalization;
 using Kdx.Lab;
 
@@ -18,93 +19,132 @@ public sealed class CaptureKernelBenchmark : IBenchmark
 
     public string Title => "kdx capture vs makedumpfile inside the kdump capture kernel (real /proc/vmcore, QEMU TCG)";
 
+    /// <summary>Crash instances measured: each boot of the scenario has its own KASLR offset and crashkernel position.</summary>
+    private static readonly int[] Boots = [0, 1];
+
     public void Run(BenchRun run)
     {
-        var started = DateTime.UtcNow;
-        var loadBefore = File.ReadAllText("/proc/loadavg").Trim();
-        var scenario = LabCatalog.CaptureKernelBench(run.Kdx);
-        var lab = LabBuilder.Build(scenario, run.Log);
-        var loadAfter = File.ReadAllText("/proc/loadavg").Trim();
-        var report = GuestReport.Parse(lab.ConsoleLog);
-        var m = lab.Metadata;
-        var builtNow = DateTime.Parse(m.BuiltUtc, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal) >= started.AddSeconds(-1);
+        var measured = new List<(int Boot, LabResult Lab, GuestReport Report, string Load)>();
+        foreach (var boot in Boots)
+        {
+            var started = DateTime.UtcNow;
+            var loadBefore = File.ReadAllText("/proc/loadavg").Trim();
+            var lab = LabBuilder.Build(LabCatalog.CaptureKernelBench(run.Kdx, boot), run.Log);
+            var builtNow = DateTime.Parse(lab.Metadata.BuiltUtc, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal) >= started.AddSeconds(-1);
+            var load = builtNow
+                ? $"ran now: host /proc/loadavg `{loadBefore}` before, `{File.ReadAllText("/proc/loadavg").Trim()}` after"
+                : "lab cache (same kdx and script)";
+            measured.Add((boot, lab, GuestReport.Parse(lab.ConsoleLog), load));
+        }
 
         var rows = new List<IReadOnlyList<string>>();
-        foreach (var (phase, options, _) in report.Plan.Where(p => p.Phase != "first"))
+        var firstRows = new List<IReadOnlyList<string>>();
+        var bootRows = new List<IReadOnlyList<string>>();
+        var failures = new List<string>();
+        var notes = new List<string>();
+        foreach (var (boot, lab, report, load) in measured)
         {
-            var kdx = report.Sample(phase, options, Kdx);
-            var kdxBytes = report.Bytes(phase, options, Kdx);
+            foreach (var (phase, options, _) in report.Plan.Where(p => p.Phase != "first"))
+            {
+                var kdxOk = report.Failure(phase, options, Kdx) is null;
+                foreach (var tool in new[] { Kdx, Makedumpfile })
+                {
+                    var label = Describe(phase, options, tool);
+                    var name = tool == Kdx ? "kdx capture" : "makedumpfile 1.7.2";
+                    if (report.Failure(phase, options, tool) is { } why)
+                    {
+                        failures.Add($"boot {boot}, {name} {label}: {why}");
+                        rows.Add([boot.ToString(CultureInfo.InvariantCulture), label, name, "failed (below)", "-", "-", "-", "-", "-"]);
+                        continue;
+                    }
+                    var s = report.Sample(phase, options, tool);
+                    var bytes = report.Bytes(phase, options, tool);
+                    var cpu = report.Runs(phase, options, tool).Select(r => r.User + r.Sys).Order().ElementAt(s.WallSeconds.Count / 2);
+                    var written = phase == "capture";
+                    rows.Add(
+                    [
+                        boot.ToString(CultureInfo.InvariantCulture), label, name, s.WallText,
+                        tool == Kdx ? "1.00x" : kdxOk ? Markdown.Ratio(s.Median / report.Sample(phase, options, Kdx).Median) : "-",
+                        cpu.ToString("0.00 s", CultureInfo.InvariantCulture),
+                        written ? $"{bytes / 1048576.0:0.00} MiB" : "-",
+                        written && kdxOk ? $"{(double)bytes / report.Bytes(phase, options, Kdx):0.000}" : "-",
+                        s.RssText,
+                    ]);
+                }
+            }
+
+            var (firstPhase, firstOptions, _) = report.Plan.Single(p => p.Phase == "first");
             foreach (var tool in new[] { Kdx, Makedumpfile })
             {
-                var s = report.Sample(phase, options, tool);
-                var bytes = report.Bytes(phase, options, tool);
-                var cpu = report.Runs(phase, options, tool).Select(r => r.User + r.Sys).Order().ElementAt(s.WallSeconds.Count / 2);
-                rows.Add(
-                [
-                    Describe(phase, options, tool),
-                    tool == Kdx ? "kdx capture" : "makedumpfile 1.7.2",
-                    s.WallText,
-                    tool == Kdx ? "1.00x" : Markdown.Ratio(s.Median / kdx.Median),
-                    cpu.ToString("0.00 s", CultureInfo.InvariantCulture),
-                    phase == "capture" ? $"{bytes / 1048576.0:0.00} MiB" : "-",
-                    phase == "capture" ? $"{(double)bytes / kdxBytes:0.000}" : "-",
-                    s.RssText,
-                ]);
+                var name = tool == Kdx ? "kdx capture" : "makedumpfile 1.7.2";
+                if (report.Failure(firstPhase, firstOptions, tool) is { } why)
+                {
+                    failures.Add($"boot {boot}, {name} `{Words(firstOptions)}` (first, untimed run): {why}");
+                    firstRows.Add([boot.ToString(CultureInfo.InvariantCulture), name, Words(firstOptions), "failed (below)", "-", "-"]);
+                    continue;
+                }
+                var first = report.Sample(firstPhase, firstOptions, tool).Median;
+                var warm = report.Failure("capture", firstOptions, tool) is null ? report.Sample("capture", firstOptions, tool).Median : double.NaN;
+                firstRows.Add([boot.ToString(CultureInfo.InvariantCulture), name, Words(firstOptions), $"{first:0.00} s",
+                    double.IsNaN(warm) ? "-" : $"{warm:0.00} s", double.IsNaN(warm) ? "-" : $"{first - warm:+0.00;-0.00} s"]);
             }
+
+            var memTotal = long.Parse(report.Fact("memtotal_kib"), CultureInfo.InvariantCulture);
+            bootRows.Add([boot.ToString(CultureInfo.InvariantCulture), $"`{lab.Metadata.Name}`", report.Fact("cpus"),
+                $"{memTotal / 1024.0:0} MiB", $"{long.Parse(report.Fact("vmcore_bytes"), CultureInfo.InvariantCulture) / 1048576.0:0} MiB",
+                $"{long.Parse(report.Fact("tmpfs_kib"), CultureInfo.InvariantCulture) / 1024.0:0} MiB", $"{lab.Metadata.BuiltUtc} ({load})"]);
+            if (TimeSplit(report) is { } split)
+                notes.Add($"boot {boot}: {split}");
         }
 
-        var (firstPhase, firstOptions, _) = report.Plan.Single(p => p.Phase == "first");
-        var firstRows = new List<IReadOnlyList<string>>();
-        foreach (var tool in new[] { Kdx, Makedumpfile })
-        {
-            var first = report.Sample(firstPhase, firstOptions, tool);
-            var warm = report.Sample("capture", firstOptions, tool);
-            firstRows.Add([tool == Kdx ? "kdx capture" : "makedumpfile 1.7.2", Words(firstOptions), $"{first.Median:0.00} s",
-                $"{warm.Median:0.00} s", $"{first.Median - warm.Median:+0.00;-0.00} s"]);
-        }
-
-        var kdxL31 = report.Sample("capture", "-l,-d,31", Kdx).Median;
-        var mdfL31 = report.Sample("capture", "-l,-d,31", Makedumpfile).Median;
-        var kdxStart = report.Sample("start", "--version", Kdx).Median;
-        var mdfStart = report.Sample("start", "--version", Makedumpfile).Median;
-        var kdxClassify = report.Sample("classify", "--dry-run,-d,31", Kdx).Median;
-        var mdfClassify = report.Sample("classify", "--dry-run,-d,31", Makedumpfile).Median;
+        var facts = measured[0].Report;
+        var m = measured[0].Lab.Metadata;
+        var plan = string.Join(", ", facts.Plan.Where(p => p.Phase != "first").Select(p => $"{Describe(p.Phase, p.Options, Kdx)} x{p.Runs}"));
         var qemu = Sh.Try("qemu-system-x86_64", ["--version"]).Stdout.Split('\n')[0].Trim();
-        var memTotal = long.Parse(report.Fact("memtotal_kib"), CultureInfo.InvariantCulture);
-        var tmpfs = long.Parse(report.Fact("tmpfs_kib"), CultureInfo.InvariantCulture);
-        var vmcore = long.Parse(report.Fact("vmcore_bytes"), CultureInfo.InvariantCulture);
-        var plan = string.Join(", ", report.Plan.Where(p => p.Phase != "first").Select(p => $"{Describe(p.Phase, p.Options, Kdx)} x{p.Runs}"));
-
         run.WriteSection(
             "**These are QEMU TCG times, not real-hardware times.** The guest CPU is emulated (every guest instruction\n" +
             "is translated, then run, on the host), so only the ratios between the two tools mean something, and\n" +
             "only for this kind of machine; absolute seconds are many times a real CPU's.\n\n" +
-            $"Where: the kdump capture kernel of lab scenario `LabCatalog.CaptureKernelBench` (`{m.Name}`): Debian {report.Fact("release")}\n" +
-            $"({m.KernelPackageVersion}), a {m.RamMiB} MiB, {m.Cpus}-CPU guest crashed by sysrq with `crashkernel={m.CrashKernelMiB}M`; the capture kernel\n" +
-            $"saw {report.Fact("cpus")} CPU(s) and MemTotal {memTotal / 1024.0:0} MiB ({memTotal} kB), /proc/vmcore {vmcore / 1048576.0:0} MiB, a tmpfs /tmp of {tmpfs / 1024.0:0} MiB;\n" +
-            $"its command line: `{report.Fact("cmdline")}`. Host: {qemu}, `-accel tcg -cpu qemu64`.\n" +
-            $"Tools: `{report.Fact("kdx")}` (NativeAOT, put in the initramfs with its libraries by `--file`) and\n" +
-            $"`{report.Fact("makedumpfile")}` (the initramfs's, Debian 12's). kdx loads the initramfs's libz.so.1 and liblzo2.so.2,\n" +
-            "so both compress with the same libraries (kdx's output is byte for byte makedumpfile's, docs/capture.md).\n\n" +
-            "How (lab/guest/capture-bench.sh, run by the capture kernel before the lab's collector): each tool first runs once\n" +
-            $"untimed (`{Words(firstOptions)}`), which takes TCG's first translation of the program's code out of both (see the\n" +
-            "second table); then, alternating kdx and makedumpfile run by run, " + plan + ".\n" +
+            $"Where: the kdump capture kernel of lab scenario `LabCatalog.CaptureKernelBench(kdx, boot)`: Debian {facts.Fact("release")}\n" +
+            $"({m.KernelPackageVersion}), a {m.RamMiB} MiB, {m.Cpus}-CPU guest crashed by sysrq with `crashkernel={m.CrashKernelMiB}M`, booted {Boots.Length} times\n" +
+            "(each boot is its own crash: another KASLR offset, another crashkernel position, other memory contents).\n" +
+            $"The capture kernel's command line: `{facts.Fact("cmdline")}`. Host: {qemu}, `-accel tcg -cpu qemu64`.\n" +
+            $"Tools: `{facts.Fact("kdx")}` (NativeAOT, put in the initramfs with its libraries by `--file`) and\n" +
+            $"`{facts.Fact("makedumpfile")}` (the initramfs's, Debian 12's). kdx loads the initramfs's libz.so.1 and liblzo2.so.2,\n" +
+            "so both compress with the same libraries.\n\n" +
+            Markdown.Table(["boot", "lab scenario", "capture kernel CPUs", "MemTotal", "/proc/vmcore", "tmpfs /tmp", "guest ran at (UTC)"], bootRows) +
+            "\nHow (lab/guest/capture-bench.sh, run by the capture kernel before the lab's collector): each tool first runs once\n" +
+            $"untimed (`{Words(facts.Plan.Single(p => p.Phase == "first").Options)}`), which takes TCG's first translation of the program's code out of both\n" +
+            "(second table); then, alternating kdx and makedumpfile run by run, " + plan + ".\n" +
             "Every run reads /proc/vmcore and writes to the capture kernel's tmpfs /tmp; the output is deleted after each run\n" +
             "(its size recorded first). stdout and stderr go to a file in /tmp (default message levels). Wall time, user/sys time\n" +
             "and peak RSS are busybox `time -f \"%e %U %S %M\"` (10 ms resolution); the guest clock follows the host's.\n" +
             "Ratio: makedumpfile's median over kdx's (above 1: kdx faster). Peak RSS: the largest over the timed runs.\n\n" +
-            Markdown.Table(["options", "tool", "wall (median, min-max)", "makedumpfile time / kdx time", "CPU user+sys (median)",
+            Markdown.Table(["boot", "options", "tool", "wall (median, min-max)", "makedumpfile time / kdx time", "CPU user+sys (median)",
                 "output", "size / kdx size", "peak RSS"], rows) +
-            "\nFirst run of each program in this capture kernel (untimed above) against its later runs with the same options:\n\n" +
-            Markdown.Table(["tool", "options", "first run", "later runs (median)", "first - later"], firstRows) +
-            $"\nWhere kdx's `-l -d 31` time goes: process start-up alone (`--version`) is {kdxStart:0.00} s of its {kdxL31:0.00} s " +
-            $"(makedumpfile -v: {mdfStart:0.00} s of {mdfL31:0.00} s);\nstart-up plus classifying every page (`--dry-run -d 31`) is {kdxClassify:0.00} s " +
-            $"(makedumpfile: {mdfClassify:0.00} s); the rest, {kdxL31 - kdxClassify:0.00} s against makedumpfile's {mdfL31 - mdfClassify:0.00} s, is reading,\n" +
-            "compressing and writing the kept pages.\n\n" +
-            (builtNow
-                ? $"The guest ran during this benchmark ({m.BuildSeconds:0} s for the whole scenario); host /proc/loadavg `{loadBefore}` before, `{loadAfter}` after\n" +
-                  "(the machine is shared: TCG slows down with the host's load, alike for both tools since they alternate).\n"
-                : $"The guest ran at {m.BuiltUtc} (the lab's cached scenario: same kdx binary, same script); a new kdx is a new run.\n"));
+            "\nFirst run of each program in the capture kernel (untimed above) against its later runs with the same options:\n\n" +
+            Markdown.Table(["boot", "tool", "options", "first run", "later runs (median)", "first - later"], firstRows) +
+            (notes.Count > 0 ? "\nWhere the `-l -d 31` time goes:\n" + string.Concat(notes.Select(n => $"- {n}\n")) : "") +
+            (failures.Count > 0 ? "\nFailed runs (the first failed run's messages):\n" + string.Concat(failures.Select(f => $"- {f}\n")) : ""));
+        if (failures.Count > 0)
+            throw new InvalidOperationException($"{failures.Count} tool/option pair(s) failed in the capture kernel (written to bench/RESULTS.md):\n" + string.Join('\n', failures));
+    }
+
+    // Process start-up (--version) and classification (--dry-run, start-up included) against the whole -l -d 31 run.
+    private static string? TimeSplit(GuestReport report)
+    {
+        (string Phase, string Options)[] parts = [("start", "--version"), ("classify", "--dry-run,-d,31"), ("capture", "-l,-d,31")];
+        if (parts.Any(p => report.Failure(p.Phase, p.Options, Kdx) is not null || report.Failure(p.Phase, p.Options, Makedumpfile) is not null))
+            return null;
+        string Of(string tool)
+        {
+            var start = report.Sample("start", "--version", tool).Median;
+            var classify = report.Sample("classify", "--dry-run,-d,31", tool).Median;
+            var all = report.Sample("capture", "-l,-d,31", tool).Median;
+            return string.Create(CultureInfo.InvariantCulture,
+                $"{all:0.00} s = start-up {start:0.00} s + classification {classify - start:0.00} s + reading, compressing, writing {all - classify:0.00} s");
+        }
+        return $"kdx {Of(Kdx)}; makedumpfile {Of(Makedumpfile)} (medians; start-up is `--version` / `-v`, classification is `--dry-run -d 31` less start-up).";
     }
 
     private static string Words(string options) => options.Replace(',', ' ');
@@ -117,7 +157,11 @@ public sealed class CaptureKernelBenchmark : IBenchmark
     };
 
     /// <summary>One timed run as the guest reported it.</summary>
-    private sealed record GuestRun(string Phase, string Options, string Tool, int Index, double Wall, double User, double Sys, long RssKiB, long Bytes);
+    private sealed record GuestRun(string Phase, string Options, string Tool, int Index, int ExitCode, double Wall, double User, double Sys, long RssKiB, long Bytes)
+    {
+        /// <summary>A failed run's messages (its last lines of stdout and stderr).</summary>
+        public List<string> Log { get; } = [];
+    }
 
     /// <summary>The KDXLAB-BENCH lines of a console log, checked against the plan the guest announced.</summary>
     private sealed class GuestReport
@@ -136,11 +180,28 @@ public sealed class CaptureKernelBenchmark : IBenchmark
         public IEnumerable<GuestRun> Runs(string phase, string options, string tool) =>
             _runs.Where(r => r.Phase == phase && r.Options == options && r.Tool == tool);
 
+        /// <summary>Null when every run of the tool succeeded; else how many failed and the first failure's message.</summary>
+        public string? Failure(string phase, string options, string tool)
+        {
+            var runs = Runs(phase, options, tool).ToList();
+            var failed = runs.Where(r => r.ExitCode != 0).ToList();
+            if (failed.Count == 0)
+                return null;
+            // The tool's own message, not its progress lines or a stack trace's frames.
+            var message = failed[0].Log.FirstOrDefault(l => !l.StartsWith("Copying data", StringComparison.Ordinal) && !l.StartsWith("at ", StringComparison.Ordinal))
+                ?? "(no message)";
+            return $"{failed.Count} of {runs.Count} runs exited {string.Join("/", failed.Select(r => r.ExitCode).Distinct())}: " +
+                   $"`{(message.Length > 300 ? message[..300] + "..." : message)}`" +
+                   (failed[0].Log.Any(l => l.StartsWith("kdx: internal error", StringComparison.Ordinal)) ? " then `kdx: internal error` with a stack trace" : "");
+        }
+
         public Sample Sample(string phase, string options, string tool)
         {
             var runs = Runs(phase, options, tool).ToList();
             if (runs.Count == 0)
                 throw new InvalidOperationException($"no {tool} run of {phase} {options} in the capture kernel's report");
+            if (runs.Any(r => r.ExitCode != 0))
+                throw new InvalidOperationException($"{tool} {Words(options)} failed in the capture kernel: no time to report");
             return new Sample($"{tool} {Words(options)}", runs.Select(r => r.Wall).ToList(), runs.Max(r => r.RssKiB) / 1024.0, 0);
         }
 
@@ -157,7 +218,7 @@ public sealed class CaptureKernelBenchmark : IBenchmark
         {
             var report = new GuestReport();
             var done = false;
-            var failures = new List<string>();
+            GuestRun? last = null;
             var lineNo = 0;
             foreach (var raw in File.ReadLines(consoleLog))
             {
@@ -183,13 +244,13 @@ public sealed class CaptureKernelBenchmark : IBenchmark
                         report.Plan.Add((parts[0], parts[1], n));
                         break;
                     case "run":
-                        var run = ParseRun(rest, where, out var rc);
-                        if (rc != 0)
-                            failures.Add($"{where}: {run.Tool} {Words(run.Options)} ({run.Phase} run {run.Index}) exited {rc}");
-                        report._runs.Add(run);
+                        last = ParseRun(rest, where);
+                        report._runs.Add(last);
                         break;
                     case "log":
-                        failures.Add("  " + rest);
+                        if (last is null || last.ExitCode == 0)
+                            throw new InvalidOperationException($"{where}: a log line that follows no failed run");
+                        last.Log.Add(rest);
                         break;
                     case "done":
                         done = true;
@@ -198,8 +259,6 @@ public sealed class CaptureKernelBenchmark : IBenchmark
                         throw new InvalidOperationException($"{where}: unknown line '{line}'");
                 }
             }
-            if (failures.Count > 0)
-                throw new InvalidOperationException("runs failed in the capture kernel:\n" + string.Join('\n', failures));
             if (!done)
                 throw new InvalidOperationException($"{consoleLog}: the capture kernel's benchmark never finished (no 'KDXLAB-BENCH done')");
             if (report.Plan.Count(p => p.Phase == "first") != 1)
@@ -216,7 +275,7 @@ public sealed class CaptureKernelBenchmark : IBenchmark
             return report;
         }
 
-        private static GuestRun ParseRun(string text, string where, out int rc)
+        private static GuestRun ParseRun(string text, string where)
         {
             var values = new Dictionary<string, string>();
             foreach (var word in text.Split(' ', StringSplitOptions.RemoveEmptyEntries))
@@ -231,8 +290,7 @@ public sealed class CaptureKernelBenchmark : IBenchmark
             string tool = values["tool"];
             if (tool is not (Kdx or Makedumpfile))
                 throw new InvalidOperationException($"{where}: unknown tool '{tool}'");
-            rc = (int)Integer(values, "rc", where);
-            return new GuestRun(values["phase"], values["opts"], tool, (int)Integer(values, "i", where),
+            return new GuestRun(values["phase"], values["opts"], tool, (int)Integer(values, "i", where), (int)Integer(values, "rc", where),
                 Seconds(values, "wall", where), Seconds(values, "user", where), Seconds(values, "sys", where),
                 Integer(values, "rss_kib", where), Integer(values, "bytes", where));
         }
