@@ -23,8 +23,7 @@ say "fact memtotal_kib $(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)"
 say "fact memfree_kib $(awk '/^MemFree:/ { print $2 }' /proc/meminfo)"
 say "fact tmpfs_kib $(df -k /tmp | awk 'NR == 2 { print $2 }')"
 say "fact vmcore_bytes $(stat -c %s /proc/vmcore)"
-say "fact kdx $(/lab/kdx --version 2>&1 | head -n 1)"
-say "fact makedumpfile $(makedumpfile -v 2>&1 | head -n 1)"
+say "fact cpu_caches $(for c in /sys/devices/system/cpu/cpu0/cache/index*; do echo "L$(cat $c/level)-$(cat $c/type):$(cat $c/size)"; done | tr '\n' ' ')"
 say "fact cmdline $(cat /proc/cmdline)"
 
 # Each phase with its options (commas for spaces) and timed runs per tool. -c is zlib at its default
@@ -64,5 +63,9 @@ for p in $PLAN; do
         one makedumpfile $phase $opts $i
         i=$((i + 1))
     done
+    if [ $phase = first ]; then  # the tools' versions only now: the first runs must be each program's first start
+        say "fact kdx $(/lab/kdx --version 2>&1 | head -n 1)"
+        say "fact makedumpfile $(makedumpfile -v 2>&1 | head -n 1)"
+    fi
 done
 say "done"

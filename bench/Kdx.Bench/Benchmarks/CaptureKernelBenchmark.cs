@@ -108,7 +108,8 @@ public sealed class CaptureKernelBenchmark : IBenchmark
             $"Where: the kdump capture kernel of lab scenario `LabCatalog.CaptureKernelBench(kdx, boot)`: Debian {facts.Fact("release")}\n" +
             $"({m.KernelPackageVersion}), a {m.RamMiB} MiB, {m.Cpus}-CPU guest crashed by sysrq with `crashkernel={m.CrashKernelMiB}M`, booted {Boots.Length} times\n" +
             "(each boot is its own crash: another KASLR offset, another crashkernel position, other memory contents).\n" +
-            $"The capture kernel's command line: `{facts.Fact("cmdline")}`. Host: {qemu}, `-accel tcg -cpu qemu64`.\n" +
+            $"The capture kernel's command line: `{facts.Fact("cmdline")}`; the CPU caches it sees: {facts.Fact("cpu_caches")}.\n" +
+            $"Host: {qemu}, `-accel tcg -cpu qemu64`.\n" +
             $"Tools: `{facts.Fact("kdx")}` (NativeAOT, put in the initramfs with its libraries by `--file`) and\n" +
             $"`{facts.Fact("makedumpfile")}` (the initramfs's, Debian 12's). kdx loads the initramfs's libz.so.1 and liblzo2.so.2,\n" +
             "so both compress with the same libraries.\n\n" +
