@@ -3,7 +3,7 @@
 # as the capture script of a kdump kernel, before the lab's collectors. Times kdx capture (/lab/kdx)
 # against the initramfs's makedumpfile on the real /proc/vmcore, one tool after the other, writing
 # to this kernel's tmpfs (/tmp) and deleting each output. Wall time, user/sys time and peak RSS come
-# from busybox time; the output size from stat. The host reads these console lines:
+# from busybox time (peak RSS corrected, see PAGE_KIB); the output size from stat. The host reads these console lines:
 #   KDXLAB-BENCH fact NAME VALUE...       what this capture kernel is
 #   KDXLAB-BENCH plan PHASE:OPTIONS:RUNS  what follows (OPTIONS with commas for spaces)
 #   KDXLAB-BENCH run phase=P opts=O tool=T i=N rc=RC wall=S user=S sys=S rss_kib=K bytes=B
@@ -16,9 +16,13 @@ say() { echo "KDXLAB-BENCH $*" > /dev/console; }
 W=/tmp/bench
 OUT=$W/vmcore
 mkdir -p $W
+# busybox time's %M is ru_maxrss (already KiB on Linux) multiplied by the page size in KiB (its ptok()),
+# 4 times too much with 4 KiB pages: divided back below.
+PAGE_KIB=$(awk '/^KernelPageSize:/ { print $2; exit }' /proc/self/smaps)
 
 say "fact release $(uname -r)"
 say "fact cpus $(nproc)"
+say "fact page_kib $PAGE_KIB"
 say "fact memtotal_kib $(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)"
 say "fact memfree_kib $(awk '/^MemFree:/ { print $2 }' /proc/meminfo)"
 say "fact tmpfs_kib $(df -k /tmp | awk 'NR == 2 { print $2 }')"
@@ -49,7 +53,7 @@ one() {
     [ -f $OUT ] && bytes=$(stat -c %s $OUT)
     rm -f $OUT $OUT-incomplete
     set -- $(tail -n 1 $W/time)
-    say "run phase=$phase opts=$opts tool=$tool i=$i rc=$rc wall=$1 user=$2 sys=$3 rss_kib=$4 bytes=$bytes"
+    say "run phase=$phase opts=$opts tool=$tool i=$i rc=$rc wall=$1 user=$2 sys=$3 rss_kib=$(($4 / PAGE_KIB)) bytes=$bytes"
     if [ $rc -ne 0 ]; then
         tail -n 20 $W/log | tr '\r' '\n' | while read -r line; do say "log $line"; done
     fi

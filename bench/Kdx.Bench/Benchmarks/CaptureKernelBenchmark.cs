@@ -59,13 +59,14 @@ public sealed class CaptureKernelBenchmark : IBenchmark
                     }
                     var s = report.Sample(phase, options, tool);
                     var bytes = report.Bytes(phase, options, tool);
-                    var cpu = report.Runs(phase, options, tool).Select(r => r.User + r.Sys).Order().ElementAt(s.WallSeconds.Count / 2);
+                    var user = Median(report.Runs(phase, options, tool).Select(r => r.User));
+                    var sys = Median(report.Runs(phase, options, tool).Select(r => r.Sys));
                     var written = phase == "capture";
                     rows.Add(
                     [
                         boot.ToString(CultureInfo.InvariantCulture), label, name, s.WallText,
                         tool == Kdx ? "1.00x" : kdxOk ? Markdown.Ratio(s.Median / report.Sample(phase, options, Kdx).Median) : "-",
-                        cpu.ToString("0.00 s", CultureInfo.InvariantCulture),
+                        string.Create(CultureInfo.InvariantCulture, $"{user:0.00} s / {sys:0.00} s"),
                         written ? $"{bytes / 1048576.0:0.00} MiB" : "-",
                         written && kdxOk ? $"{(double)bytes / report.Bytes(phase, options, Kdx):0.000}" : "-",
                         s.RssText,
@@ -119,14 +120,17 @@ public sealed class CaptureKernelBenchmark : IBenchmark
             "(second table); then, alternating kdx and makedumpfile run by run, " + plan + ".\n" +
             "Every run reads /proc/vmcore and writes to the capture kernel's tmpfs /tmp; the output is deleted after each run\n" +
             "(its size recorded first). stdout and stderr go to a file in /tmp (default message levels). Wall time, user/sys time\n" +
-            "and peak RSS are busybox `time -f \"%e %U %S %M\"` (10 ms resolution); the guest clock follows the host's.\n" +
-            "Ratio: makedumpfile's median over kdx's (above 1: kdx faster). Peak RSS: the largest over the timed runs.\n\n" +
-            Markdown.Table(["boot", "options", "tool", "wall (median, min-max)", "makedumpfile time / kdx time", "CPU user+sys (median)",
+            "and peak RSS are busybox `time -f \"%e %U %S %M\"` (10 ms resolution); the guest clock follows the host's. busybox 1.35's\n" +
+            $"%M is ru_maxrss multiplied by the page size in KiB, so the script divides it by {facts.Fact("page_kib")} (on the host, busybox's %M for\n" +
+            "one program is 4 times GNU time's). Ratio: makedumpfile's median over kdx's (above 1: kdx faster).\n" +
+            "Peak RSS: the largest over the timed runs.\n\n" +
+            Markdown.Table(["boot", "options", "tool", "wall (median, min-max)", "makedumpfile time / kdx time", "CPU user / sys (medians)",
                 "output", "size / kdx size", "peak RSS"], rows) +
             "\nFirst run of each program in the capture kernel (untimed above) against its later runs with the same options:\n\n" +
             Markdown.Table(["boot", "tool", "options", "first run", "later runs (median)", "first - later"], firstRows) +
             (notes.Count > 0 ? "\nWhere the `-l -d 31` time goes:\n" + string.Concat(notes.Select(n => $"- {n}\n")) : "") +
-            (failures.Count > 0 ? "\nFailed runs (the first failed run's messages):\n" + string.Concat(failures.Select(f => $"- {f}\n")) : ""));
+            (failures.Count > 0 ? "\nFailed runs (the first failed run's messages):\n" + string.Concat(failures.Select(f => $"- {f}\n")) : "") +
+            (failures.Any(f => f.Contains(MmapRefused, StringComparison.Ordinal)) ? MmapRefusedNote : ""));
         if (failures.Count > 0)
             throw new InvalidOperationException($"{failures.Count} tool/option pair(s) failed in the capture kernel (written to bench/RESULTS.md):\n" + string.Join('\n', failures));
     }
@@ -147,6 +151,21 @@ public sealed class CaptureKernelBenchmark : IBenchmark
         }
         return $"kdx {Of(Kdx)}; makedumpfile {Of(Makedumpfile)} (medians; start-up is `--version` / `-v`, classification is `--dry-run -d 31` less start-up).";
     }
+
+    // How .NET words EAGAIN from mmap, and what a test program in the same capture kernel showed about it.
+    private const string MmapRefused = "being used by another process";
+    private const string MmapRefusedNote =
+        "\n`The process cannot access the file because it is being used by another process` is .NET's wording for EAGAIN:\n" +
+        "the capture kernel refused an mmap of /proc/vmcore. A test program in the same capture kernel (6.1.0-56-amd64) showed when:\n" +
+        "mapping /proc/vmcore's first 2 MiB (ELF headers, notes, then the kernel-text PT_LOAD, whose physical pages are also\n" +
+        "in a RAM PT_LOAD) fails with EAGAIN while a 2 MiB window of that RAM PT_LOAD covering part of the same physical pages\n" +
+        "is mapped, and succeeds before and after (most likely x86 PAT: a mapping built from several remaps must find one\n" +
+        "memory type on all its pages, and the other window's reservation gives part of them another). kdx's windows are\n" +
+        "2 MiB-aligned in the file, so they straddle PT_LOADs; makedumpfile ends each mapping at its PT_LOAD's end and falls\n" +
+        "back to read() when mmap fails. The stack trace after the message is a second problem: the window evicted for the\n" +
+        "failed mapping was already unmapped but stays in its slot, and disposing the source unmaps it again.\n";
+
+    private static double Median(IEnumerable<double> values) => new Sample("", values.ToList(), 0, 0).Median;
 
     private static string Words(string options) => options.Replace(',', ' ');
 
