@@ -50,7 +50,7 @@ public sealed class CaptureKernelBenchmark : IBenchmark
                 foreach (var tool in new[] { Kdx, Makedumpfile })
                 {
                     var label = Describe(phase, options, tool);
-                    var name = tool == Kdx ? "kdx capture" : "makedumpfile 1.7.2";
+                    var name = ToolName(report, tool);
                     if (report.Failure(phase, options, tool) is { } why)
                     {
                         failures.Add($"boot {boot}, {name} {label}: {why}");
@@ -77,7 +77,7 @@ public sealed class CaptureKernelBenchmark : IBenchmark
             var (firstPhase, firstOptions, _) = report.Plan.Single(p => p.Phase == "first");
             foreach (var tool in new[] { Kdx, Makedumpfile })
             {
-                var name = tool == Kdx ? "kdx capture" : "makedumpfile 1.7.2";
+                var name = ToolName(report, tool);
                 if (report.Failure(firstPhase, firstOptions, tool) is { } why)
                 {
                     failures.Add($"boot {boot}, {name} `{Words(firstOptions)}` (first, untimed run): {why}");
@@ -164,6 +164,16 @@ public sealed class CaptureKernelBenchmark : IBenchmark
         "2 MiB-aligned in the file, so they straddle PT_LOADs; makedumpfile ends each mapping at its PT_LOAD's end and falls\n" +
         "back to read() when mmap fails. The stack trace after the message is a second problem: the window evicted for the\n" +
         "failed mapping was already unmapped but stays in its slot, and disposing the source unmaps it again.\n";
+
+    // "kdx capture" or "makedumpfile 1.7.2" (the version the guest's makedumpfile -v printed).
+    private static string ToolName(GuestReport report, string tool)
+    {
+        if (tool == Kdx)
+            return "kdx capture";
+        var words = report.Fact("makedumpfile").Split(' ');
+        var at = Array.IndexOf(words, "version");
+        return at >= 0 && at + 1 < words.Length ? $"makedumpfile {words[at + 1]}" : "makedumpfile";
+    }
 
     private static double Median(IEnumerable<double> values) => new Sample("", values.ToList(), 0, 0).Median;
 
