@@ -13,6 +13,7 @@ public static class Benchmarks
         new TriageBenchmark(),
         new KernelViewBenchmark(),
         new CaptureBenchmark(),
+        new CaptureKernelBenchmark(),
     ];
 
     public static int Main(string[] args)

@@ -36,6 +36,16 @@ public static class LabCatalog
         ["kdump-kdx:-l,-d,31", "kdump-kdx:-F,-c,-d,31", "kdump-mdf:-l,-d,31", "kdump-kdx:--split,-l,-d,31", "kdump-kdx:-l,-d,1", "kdump-mdf:-l,-d,1"],
         files: [$"{kdx}:kdx"]);
 
+    /// <summary>
+    /// The capture-kernel benchmark: the kdump kernel of a 1 GiB sysrq-crashed guest (nr_cpus=1, crashkernel=256M)
+    /// runs lab/guest/capture-bench.sh, which times <paramref name="kdx"/> (a NativeAOT kdx) and makedumpfile 1.7.2
+    /// on its /proc/vmcore and prints one KDXLAB-BENCH line per run; makedumpfile -l -d 31 is the scenario's collector.
+    /// The kdx binary's contents are part of the cache key: a new kdx is a new run. <paramref name="boot"/> &gt; 0: another
+    /// crash of the same scenario (another KASLR offset and crashkernel position, other memory contents).
+    /// </summary>
+    public static Scenario CaptureKernelBench(string kdx, int boot = 0) => ScenarioOptions.Create("default", "sysrq", ["kdump-mdf:-l,-d,31"],
+        captureScript: Path.Combine(LabPaths.GuestDir, "capture-bench.sh"), files: [$"{kdx}:kdx"], boot: boot);
+
     /// <summary>One QEMU-captured scenario per crash kind (the crashtest module drives oops, bug, warn, softlockup, hung).</summary>
     public static Scenario Kind(CrashKind kind) => Kind(kind, 0);
 
