@@ -30,10 +30,11 @@ public static class LabCatalog
     public static Scenario SysrqKdumpRawElf() => ScenarioOptions.Create("default", "sysrq", [CaptureSpec.KdumpCat], ramMiB: 384, crashKernelMiB: 160);
 
     /// <summary>kdx capture as the core collector inside the real capture kernel (-l -d 31, flattened -c -d 31, a
-    /// 3-part --split -l -d 31, and -l -d 1, which reads every RAM page), beside makedumpfile 1.7.2 -l -d 31 and -l -d 1
-    /// on the same /proc/vmcore. <paramref name="kdx"/> is a NativeAOT kdx.</summary>
+    /// 3-part --split -l -d 31, and flattened -l -d 1, which reads every RAM page), beside makedumpfile 1.7.2 -l -d 31
+    /// and flattened -l -d 1 on the same /proc/vmcore (-d 1 is flattened, streamed to the disk: its ~80 MiB do not fit
+    /// the capture kernel's RAM-backed root). <paramref name="kdx"/> is a NativeAOT kdx.</summary>
     public static Scenario SysrqKdumpKdx(string kdx) => ScenarioOptions.Create("default", "sysrq",
-        ["kdump-kdx:-l,-d,31", "kdump-kdx:-F,-c,-d,31", "kdump-mdf:-l,-d,31", "kdump-kdx:--split,-l,-d,31", "kdump-kdx:-l,-d,1", "kdump-mdf:-l,-d,1"],
+        ["kdump-kdx:-l,-d,31", "kdump-kdx:-F,-c,-d,31", "kdump-mdf:-l,-d,31", "kdump-kdx:--split,-l,-d,31", "kdump-kdx:-F,-l,-d,1", "kdump-mdf:-F,-l,-d,1"],
         files: [$"{kdx}:kdx"]);
 
     /// <summary>

@@ -12,7 +12,7 @@ internal static class CaptureLab
     private static readonly Lazy<LabResult> s_rawElf = new(() => LabCatalog.Build(LabCatalog.SysrqKdumpRawElf()));
     private static readonly Lazy<LabResult> s_qemu = new(() => LabCatalog.Build(LabCatalog.SysrqQemu()));
     private static readonly ConcurrentDictionary<string, Lazy<string>> s_outputs = new();
-    private static readonly Lazy<string> s_qemuPhdrsFirst = new(QemuElfWithPhdrsFirst);
+    private static readonly Lazy<string> s_qemuPhdrsFirst = new(() => QemuElfCopy.WithProgramHeadersFirst(Input("qemu-elf"), TempPath("qemu-elf-phdrs-first")));
     private static readonly string s_dir = CreateDir();
 
     /// <summary>The raw /proc/vmcore copy from a real capture kernel (384 MiB guest).</summary>
@@ -54,33 +54,6 @@ internal static class CaptureLab
             Assert.True(code == 0, $"makedumpfile {option} -d {level}: {output}");
             return path;
         })).Value;
-
-    // QEMU's ELF with its program header table moved to right after the ELF header, the only place
-    // makedumpfile looks for it (on QEMU's own layout, section header first, it stops with "Can't
-    // get the number of PT_LOAD"). Nothing else changes: the segments keep their file offsets, and
-    // the section header (QEMU's e_phnum overflow slot, unused here) is dropped.
-    private static string QemuElfWithPhdrsFirst()
-    {
-        var path = TempPath("qemu-elf-phdrs-first");
-        File.Copy(Input("qemu-elf"), path);
-        using var f = new FileStream(path, FileMode.Open, FileAccess.ReadWrite);
-        var ehdr = new byte[64];
-        f.ReadExactly(ehdr);
-        var phoff = System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(ehdr.AsSpan(32));
-        var phnum = System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(ehdr.AsSpan(56));
-        var phdrs = new byte[phnum * 56];
-        f.Position = phoff;
-        f.ReadExactly(phdrs);
-        for (var i = 0; i < phnum; i++) // the headers' new place must not cover any segment's data
-            Assert.True(System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(phdrs.AsSpan(i * 56 + 8)) >= 64 + phdrs.Length);
-        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(ehdr.AsSpan(32), 64); // e_phoff
-        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(ehdr.AsSpan(40), 0);  // e_shoff
-        ehdr.AsSpan(58, 6).Clear();                                                         // e_shentsize, e_shnum, e_shstrndx
-        f.Position = 0;
-        f.Write(ehdr);
-        f.Write(phdrs);
-        return path;
-    }
 
     public static (int Code, string Output) Run(string file, params string[] args)
     {
