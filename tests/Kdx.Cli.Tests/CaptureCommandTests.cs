@@ -67,9 +67,14 @@ public class CaptureCommandTests
         try
         {
             var output = Path.Combine(dir, "vmcore");
-            var r = Run("capture", "-l", "-d", "31", "--message-level", "2", RawElf, output);
+            var r = Run("capture", "-l", "-d", "31", "--message-level", "3", RawElf, output);
             Assert.True(r.Code == 0, r.Err);
             Assert.False(File.Exists(output + "-incomplete"));
+            // progress as makedumpfile shows it (percent, with the rate and the time left), up to 100 %
+            var progress = r.Err.Split('\r', '\n').Where(l => l.StartsWith("Copying data", StringComparison.Ordinal)).ToList();
+            Assert.NotEmpty(progress);
+            Assert.All(progress, l => Assert.Matches(@"^Copying data : \[ *\d+ %\] +\d+\.\d MB/s( eta \d+s)? *$", l));
+            Assert.Contains("[100 %]", progress[^1]);
             var (code, text) = Tool("makedumpfile", "--dump-dmesg", output, Path.Combine(dir, "dmesg.txt"));
             Assert.True(code == 0, text);
 

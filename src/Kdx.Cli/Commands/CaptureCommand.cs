@@ -122,7 +122,7 @@ public sealed class CaptureCommand : KdxCommand
     // Writes to DUMPFILE-incomplete (each part of a split set alike) and renames when done; null paths: flattened to stdout.
     private static int Capture(VmcoreSource source, CaptureOptions options, bool elf, string[]? paths, int msg, bool stats, TextWriter stderr)
     {
-        var progress = new ProgressLine(stderr, (msg & MsgProgress) != 0);
+        var progress = new ProgressLine(stderr, (msg & MsgProgress) != 0, source.PageSize);
         options = options with { Progress = progress.Report };
         var clock = Stopwatch.StartNew();
         CaptureResult result;
@@ -269,21 +269,35 @@ public sealed class CaptureCommand : KdxCommand
     }
 
     // Progress: one updating line on a terminal, a plain line per 10% otherwise.
-    private sealed class ProgressLine(TextWriter o, bool enabled)
+    // makedumpfile's "Copying data" line: percent of the pages to write, MB/s of page data read,
+    // and the time left. On a terminal one line redrawn at each percent; otherwise (a kdump log,
+    // a serial console) a line at every 10% and at most every 5 s in between.
+    private sealed class ProgressLine(TextWriter o, bool enabled, int pageSize)
     {
         private readonly bool _tty = !Console.IsErrorRedirected;
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
         private int _last = -1;
+        private TimeSpan _lastLine;
 
         public void Report(ulong done, ulong total)
         {
             if (!enabled || total == 0)
                 return;
             var pct = (int)(done * 100 / total);
-            if (_tty && pct != _last)
-                o.Write($"\rCopying data : [{pct,3} %]");
-            else if (!_tty && pct / 10 != _last / 10)
-                o.WriteLine($"Copying data : [{pct,3} %]");
+            var now = _clock.Elapsed;
+            var due = _tty ? pct != _last : pct / 10 != _last / 10 || (pct != _last && now - _lastLine >= TimeSpan.FromSeconds(5));
             _last = pct;
+            if (!due)
+                return;
+            _lastLine = now;
+            var seconds = Math.Max(now.TotalSeconds, 1e-3);
+            var rate = done * (double)pageSize / 1e6 / seconds;
+            var eta = done == 0 ? "" : string.Create(CultureInfo.InvariantCulture, $" eta {Math.Ceiling(seconds * (total - done) / done):0}s");
+            var line = string.Create(CultureInfo.InvariantCulture, $"Copying data : [{pct,3} %] {rate,7:0.0} MB/s{eta}");
+            if (_tty)
+                o.Write($"\r{line}   ");
+            else
+                o.WriteLine(line);
         }
 
         public void Done()
