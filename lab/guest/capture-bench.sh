@@ -11,7 +11,7 @@
 #   KDXLAB-BENCH done
 # Phases: "first" runs each tool once before anything is timed (under TCG the first run of a program
 # also pays for translating its code, which a real CPU does not); "start" is process start-up alone
-# (--version); "classify" is --dry-run (pages classified, nothing written); "capture" writes a dump.
+# (--version); "classify" is --dry-run (kdx classifies only; makedumpfile skips only write()); "capture" writes a dump.
 say() { echo "KDXLAB-BENCH $*" > /dev/console; }
 W=/tmp/bench
 OUT=$W/vmcore
