@@ -155,10 +155,26 @@ public static partial class LabBuilder
 
         var captures = new List<LabCapture>();
         string? panicLine;
+        for (var attempt = 1; ; attempt++)
         using (var guest = QemuGuest.Start(new QemuGuest.Options(kernel.Vmlinuz, initrd, cmdline, s.RamMiB, s.Cpus, s.La57,
                    disks, VmcoreInfoDevice: !s.UsesKdump), work))
         {
-            var ready = guest.WaitFor(new Regex("KDXLAB-READY|Kernel panic - not syncing: .*"), TimeSpan.FromMinutes(5), "the guest to boot");
+            Match ready;
+            try
+            {
+                // a normal boot prints all along; two quiet minutes are a stalled guest, booted once more
+                ready = guest.WaitFor(new Regex("KDXLAB-READY|Kernel panic - not syncing: .*"), TimeSpan.FromMinutes(5), "the guest to boot",
+                    stall: TimeSpan.FromMinutes(2));
+            }
+            catch (GuestStalledException e) when (attempt == 1)
+            {
+                progress.WriteLine($"{e.Message}: booting it again");
+                continue;
+            }
+            catch (GuestStalledException e)
+            {
+                throw guest.Failure(e.Message);
+            }
             if (ready.Value.StartsWith("Kernel panic", StringComparison.Ordinal))
                 throw guest.Failure($"the kernel panicked while booting: {ready.Value}");
             progress.WriteLine($"guest ready after {clock.Elapsed.TotalSeconds:0} s");
@@ -196,6 +212,7 @@ public static partial class LabBuilder
                 guest.Quit();
             }
             File.WriteAllLines(Path.Combine(work, "monitor.log"), guest.MonitorLog);
+            break;
         }
 
         var console = File.ReadAllText(Path.Combine(work, "console.log"));

@@ -76,10 +76,15 @@ public sealed class QemuGuest : IDisposable
         return r.ReadToEnd();
     }
 
-    /// <summary>Waits for a console line matching <paramref name="pattern"/>; serves MONITOR requests meanwhile.</summary>
-    public Match WaitFor(Regex pattern, TimeSpan timeout, string what)
+    /// <summary>
+    /// Waits for a console line matching <paramref name="pattern"/>; serves MONITOR requests meanwhile.
+    /// With <paramref name="stall"/>, a console that prints nothing for that long throws
+    /// <see cref="GuestStalledException"/> (the caller may boot again) instead of waiting out the timeout.
+    /// </summary>
+    public Match WaitFor(Regex pattern, TimeSpan timeout, string what, TimeSpan? stall = null)
     {
         var deadline = DateTime.UtcNow + timeout;
+        var (length, since) = (-1, DateTime.UtcNow);
         while (true)
         {
             var text = Console;
@@ -91,6 +96,13 @@ public sealed class QemuGuest : IDisposable
                 throw Failure($"QEMU exited ({_qemu.ExitCode}) before {what}: {_qemu.StandardError.ReadToEnd().Trim()}");
             if (DateTime.UtcNow > deadline)
                 throw Failure($"timed out after {timeout.TotalSeconds:0} s waiting for {what}");
+            if (text.Length != length)
+                (length, since) = (text.Length, DateTime.UtcNow);
+            else if (stall is { } quiet && DateTime.UtcNow - since > quiet)
+            {
+                var lines = text.TrimEnd().Split('\n');
+                throw new GuestStalledException($"the console printed nothing for {quiet.TotalSeconds:0} s while waiting for {what} (last line: {lines[^1].Trim()})");
+            }
             Thread.Sleep(200);
         }
     }
