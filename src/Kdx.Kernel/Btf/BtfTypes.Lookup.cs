@@ -10,30 +10,12 @@ public sealed partial class BtfTypes
     /// <summary>Size of a pointer in the dumped kernel (x86_64).</summary>
     public const uint PointerSize = 8;
 
-    private Dictionary<string, int[]> BuildNameIndex()
-    {
-        var lists = new Dictionary<string, List<int>>(StringComparer.Ordinal);
-        foreach (var t in _types)
-        {
-            if (t.Name.Length == 0)
-                continue;
-            if (!lists.TryGetValue(t.Name, out var ids))
-                lists[t.Name] = ids = [];
-            ids.Add(t.Id);
-        }
-        var index = new Dictionary<string, int[]>(lists.Count, StringComparer.Ordinal);
-        foreach (var (name, ids) in lists)
-            index[name] = [.. ids];
-        return index;
-    }
-
     /// <summary>Every type with this name, the base's first, in id order.</summary>
     public IReadOnlyList<BtfType> FindAll(string name)
     {
         var result = Base is null ? [] : new List<BtfType>(Base.FindAll(name));
-        if (_byName.Value.TryGetValue(name, out var ids))
-            foreach (var id in ids)
-                result.Add(this[id]);
+        foreach (var i in _byName.Value.Of(name))
+            result.Add(_types[i]);
         return result;
     }
 
@@ -42,14 +24,9 @@ public sealed partial class BtfTypes
     {
         if (Base?.Find(name, kind) is { } inBase)
             return inBase;
-        if (!_byName.Value.TryGetValue(name, out var ids))
-            return null;
-        foreach (var id in ids)
-        {
-            var t = this[id];
-            if (t.Kind == kind)
-                return t;
-        }
+        foreach (var i in _byName.Value.Of(name))
+            if (_types[i].Kind == kind)
+                return _types[i];
         return null;
     }
 

@@ -21,7 +21,7 @@ public sealed partial class BtfTypes
 
     private readonly BtfType[] _types; // own types; index 0 is this blob's first id
     private readonly byte[] _strings;
-    private readonly Lazy<Dictionary<string, int[]>> _byName;
+    private readonly Lazy<NameIndex> _byName; // over _types: position i is type id FirstId + i
 
     private BtfTypes(string source, BtfTypes? baseBtf, BtfType[] types, byte[] strings)
     {
@@ -29,7 +29,7 @@ public sealed partial class BtfTypes
         Base = baseBtf;
         _types = types;
         _strings = strings;
-        _byName = new Lazy<Dictionary<string, int[]>>(BuildNameIndex, LazyThreadSafetyMode.ExecutionAndPublication);
+        _byName = new Lazy<NameIndex>(() => new NameIndex(_types.Length, i => _types[i].Name), LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     /// <summary>Where the blob came from (file, section or memory range), for error messages.</summary>

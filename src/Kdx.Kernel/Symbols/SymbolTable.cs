@@ -23,7 +23,7 @@ public sealed class SymbolTable
     private readonly KernelSymbol[] _byAddress;
     private readonly KernelSymbol[] _located; // the ones Resolve may answer with: not absolute
     private readonly ulong[] _addresses;      // of _located
-    private readonly Lazy<Dictionary<string, int[]>> _byName;
+    private readonly Lazy<NameIndex> _byName;
 
     /// <summary>Builds a table from symbols in any order; symbols at the same address keep their given order.</summary>
     public SymbolTable(IReadOnlyList<KernelSymbol> symbols, string source)
@@ -51,7 +51,7 @@ public sealed class SymbolTable
         _addresses = new ulong[_located.Length];
         for (var i = 0; i < _located.Length; i++)
             _addresses[i] = _located[i].Address;
-        _byName = new Lazy<Dictionary<string, int[]>>(BuildNameIndex, LazyThreadSafetyMode.ExecutionAndPublication);
+        _byName = new Lazy<NameIndex>(() => new NameIndex(_byAddress.Length, i => _byAddress[i].Name), LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     /// <summary>Where the symbols came from (kallsyms in a dump, a System.map path).</summary>
@@ -65,22 +65,21 @@ public sealed class SymbolTable
     /// <summary>The first symbol of that name in address order, preferring a global one.</summary>
     public KernelSymbol? Lookup(string name)
     {
-        if (!_byName.Value.TryGetValue(name, out var idx))
+        var idx = _byName.Value.Of(name);
+        if (idx.IsEmpty)
             return null;
         foreach (var i in idx)
             if (_byAddress[i].IsGlobal)
                 return _byAddress[i];
-        return _byAddress[idx[0]];
+        return _byAddress[idx.First];
     }
 
     /// <summary>Every symbol of that name (static functions repeat across files).</summary>
     public IReadOnlyList<KernelSymbol> LookupAll(string name)
     {
-        if (!_byName.Value.TryGetValue(name, out var idx))
-            return [];
-        var list = new KernelSymbol[idx.Length];
-        for (var i = 0; i < idx.Length; i++)
-            list[i] = _byAddress[idx[i]];
+        var list = new List<KernelSymbol>();
+        foreach (var i in _byName.Value.Of(name))
+            list.Add(_byAddress[i]);
         return list;
     }
 
@@ -116,16 +115,5 @@ public sealed class SymbolTable
                 hi = mid;
         }
         return lo;
-    }
-
-    private Dictionary<string, int[]> BuildNameIndex()
-    {
-        var index = new Dictionary<string, int[]>(_byAddress.Length, StringComparer.Ordinal);
-        for (var i = 0; i < _byAddress.Length; i++)
-        {
-            var name = _byAddress[i].Name;
-            index[name] = index.TryGetValue(name, out var existing) ? [.. existing, i] : [i];
-        }
-        return index;
     }
 }
