@@ -46,6 +46,7 @@ public static partial class LabBuilder
         if (File.Exists(meta))
         {
             progress.WriteLine($"cached: {dir}");
+            LabCache.MarkUsed(dir);
             return LabResult.Load(dir);
         }
         Directory.CreateDirectory(LabPaths.Scenarios);
@@ -59,6 +60,7 @@ public static partial class LabBuilder
             if (Directory.Exists(dir))
                 Directory.Delete(dir, true);
             Directory.Move(work, dir);
+            LabCache.MarkUsed(dir);
             progress.WriteLine($"built: {dir}");
             return LabResult.Load(dir);
         }

@@ -49,7 +49,26 @@ list.SetAction(_ =>
     return 0;
 });
 
-var root = new RootCommand("kdx crash lab: real Debian kernels crashed under QEMU, captured, cached") { build, list };
+var idleDays = new Option<int>("--idle-days") { Description = "also remove scenarios not used for this many days", DefaultValueFactory = _ => 14 };
+var pruneDryRun = new Option<bool>("--dry-run") { Description = "only say what would be removed" };
+var prune = new Command("prune", "Remove superseded scenarios (a newer build with changed host files, e.g. a new kdx) and long-unused ones; failed builds' logs too")
+{
+    idleDays, pruneDryRun,
+};
+prune.SetAction(parse =>
+{
+    var dry = parse.GetValue(pruneDryRun);
+    var removed = LabCache.Prune(LabPaths.Scenarios, TimeSpan.FromDays(parse.GetValue(idleDays)), DateTime.UtcNow, dry);
+    foreach (var r in removed)
+        Console.WriteLine($"{(dry ? "would remove" : "removed")} {r.Directory} ({r.Bytes >> 20} MiB): {r.Reason}");
+    var failed = Path.Combine(LabPaths.Cache, "failed");
+    if (!dry && Directory.Exists(failed))
+        Directory.Delete(failed, recursive: true);
+    Console.WriteLine($"{removed.Sum(r => r.Bytes) >> 20} MiB in {removed.Count} scenarios{(dry ? " (dry run)" : "")}");
+    return 0;
+});
+
+var root = new RootCommand("kdx crash lab: real Debian kernels crashed under QEMU, captured, cached") { build, list, prune };
 try
 {
     return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
