@@ -33,8 +33,8 @@ public sealed class PageClassifier
         var problems = new List<string>(_rules.Problems);
         if (_rules.NeedsMemMap)
         {
-            _memMap = MemMap.Open(source, _rules.PageStructSize, out var problem);
-            if (problem is not null)
+            _memMap = source.MemMap; // opened with SIZE(page), the size the rules read struct pages at
+            if (source.MemMapProblem is { } problem)
                 problems.Add($"{problem}; only zero pages can be excluded");
         }
         Problems = problems;

@@ -26,6 +26,7 @@ public sealed class VmcoreSource : IDisposable
     private readonly IByteSource? _source;   // the ELF core's bytes; null when pages come from Dump
     private readonly LoadSegment[] _loads;   // sorted by Start
     private readonly ulong[] _starts;
+    private readonly Lazy<(MemMap? Map, string? Problem)> _memMap;
 
     private VmcoreSource(IByteSource? source, LoadSegment[] loads, byte[] notes, VmcoreInfo info, IDumpFile dump)
     {
@@ -33,6 +34,7 @@ public sealed class VmcoreSource : IDisposable
         _loads = loads;
         _starts = Array.ConvertAll(loads, l => l.Start);
         NoteBytes = notes;
+        _memMap = new(OpenMemMap);
         VmcoreInfo = info;
         Dump = dump;
         PageSize = dump.PageSize;
@@ -101,9 +103,25 @@ public sealed class VmcoreSource : IDisposable
     // (VMCOREINFO lacks the keys) the PT_LOADs decide alone, as they do for makedumpfile.
     private void CapToMemMap()
     {
-        var memMap = MemMap.Open(this, (int)(VmcoreInfo.Size("page") ?? 64), out _);
-        if (memMap?.EndOfMappedSections(MaxMapnr) is { } end)
+        if (MemMap?.EndOfMappedSections(MaxMapnr) is { } end)
             MaxMapnr = end;
+    }
+
+    /// <summary>
+    /// The crashed kernel's struct pages (opened once, on first use: max_mapnr and the page
+    /// classifier share it), or null with the reason in <see cref="MemMapProblem"/>.
+    /// </summary>
+    public MemMap? MemMap => _memMap.Value.Map;
+
+    /// <summary>Why <see cref="MemMap"/> is null (the VMCOREINFO keys missing, or unreadable kernel memory).</summary>
+    public string? MemMapProblem => _memMap.Value.Problem;
+
+    private (MemMap? Map, string? Problem) OpenMemMap()
+    {
+        if (VmcoreInfo.Size("page") is not { } size || size is 0 or > 4096)
+            return (null, "cannot find mem_map: VMCOREINFO lacks a usable SIZE(page)");
+        var map = MemMap.Open(this, (int)size, out var problem);
+        return (map, problem);
     }
 
     // The notes as one ELF note area (n_namesz, n_descsz, n_type, name, desc; 4-byte aligned).
@@ -223,21 +241,14 @@ public sealed class VmcoreSource : IDisposable
     /// </summary>
     public void ReadPages(ulong pfn, int count, Span<byte> pages)
     {
-        var ps = (ulong)PageSize;
-        if (_source is not null && count > 1)
+        var ps = PageSize;
+        if (count > 1 && FileOffsetOf(pfn, count) is { } offset)
         {
-            var addr = pfn * ps;
-            var i = Array.BinarySearch(_starts, addr);
-            if (i < 0)
-                i = ~i - 1;
-            if (i >= 0 && _loads[i].Start + _loads[i].FileSize >= addr + (ulong)count * ps)
-            {
-                _source.ReadExactly(_loads[i].FileOffset + (long)(addr - _loads[i].Start), pages[..(count * (int)ps)], "PT_LOAD data");
-                return;
-            }
+            _source!.ReadExactly(offset, pages[..(count * ps)], "PT_LOAD data");
+            return;
         }
         for (var k = 0; k < count; k++)
-            ReadPage(pfn + (ulong)k, pages.Slice(k * (int)ps, (int)ps));
+            ReadPage(pfn + (ulong)k, pages.Slice(k * ps, ps));
     }
 
     /// <summary>
@@ -249,19 +260,26 @@ public sealed class VmcoreSource : IDisposable
     {
         pages = default;
         pin = null;
-        if (_source is not CaptureFileSource { IsMapped: true } file)
-            return false;
-        var ps = (ulong)PageSize;
-        var addr = pfn * ps;
-        var i = Array.BinarySearch(_starts, addr);
-        if (i < 0)
-            i = ~i - 1;
-        if (i < 0 || _loads[i].Start + _loads[i].FileSize < addr + (ulong)count * ps)
-            return false;
-        return file.TryPin(_loads[i].FileOffset + (long)(addr - _loads[i].Start), count * (int)ps, out pages, out pin);
+        return _source is CaptureFileSource { IsMapped: true } file && FileOffsetOf(pfn, count) is { } offset
+            && file.TryPin(offset, count * PageSize, out pages, out pin);
     }
 
     public void Unpin(object pin) => ((CaptureFileSource)_source!).Unpin(pin);
+
+    // Where in the ELF core the pages [pfn, pfn + count) are, when one segment holds them all in the
+    // file; null otherwise (another dump as input, a hole, or a run across a segment's edge).
+    private long? FileOffsetOf(ulong pfn, int count)
+    {
+        if (_source is null)
+            return null;
+        var addr = pfn * (ulong)PageSize;
+        var i = Array.BinarySearch(_starts, addr);
+        if (i < 0)
+            i = ~i - 1;
+        if (i < 0 || _loads[i].Start + _loads[i].FileSize < addr + (ulong)count * (ulong)PageSize)
+            return null;
+        return _loads[i].FileOffset + (long)(addr - _loads[i].Start);
+    }
 
     /// <summary>Reads page <paramref name="pfn"/>; bytes no segment holds in the file read as zero.</summary>
     public void ReadPage(ulong pfn, Span<byte> page)
@@ -274,12 +292,9 @@ public sealed class VmcoreSource : IDisposable
         var ps = (ulong)PageSize;
         var addr = pfn * ps;
         var end = addr + ps;
-        var i = Array.BinarySearch(_starts, addr);
-        if (i < 0)
-            i = ~i - 1;
-        if (i >= 0 && _loads[i].Start + _loads[i].FileSize >= end)
+        if (FileOffsetOf(pfn, 1) is { } offset)
         {
-            _source.ReadExactly(_loads[i].FileOffset + (long)(addr - _loads[i].Start), page[..(int)ps], "PT_LOAD data");
+            _source.ReadExactly(offset, page[..(int)ps], "PT_LOAD data");
             return;
         }
         // A page at the edge of a segment: gather what every segment holds of it.
