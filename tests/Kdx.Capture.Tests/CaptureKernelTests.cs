@@ -15,8 +15,8 @@ public class CaptureKernelTests
     {
         var lab = LabCatalog.Build(LabCatalog.SysrqKdumpKdx(KdxBinary.NativeAot()));
         // -d 1 was written flattened (streamed to the disk): rebuilt here with makedumpfile -R
-        var kdxPath = level == 31 ? lab.Dump("kdump-kdx-l-d31") : Rebuilt(lab.Dump("kdump-kdx-F-l-d1"));
-        var mdfPath = level == 31 ? lab.Dump("kdump-mdf-l-d31") : Rebuilt(lab.Dump("kdump-mdf-F-l-d1"));
+        var kdxPath = level == 31 ? lab.Dump("kdump-kdx-l-d31") : CaptureLab.RebuiltByMakedumpfile(lab.Dump("kdump-kdx-F-l-d1"));
+        var mdfPath = level == 31 ? lab.Dump("kdump-mdf-l-d31") : CaptureLab.RebuiltByMakedumpfile(lab.Dump("kdump-mdf-F-l-d1"));
         var kdx = KdumpBitmaps.Read(kdxPath);
         var mdf = KdumpBitmaps.Read(mdfPath);
         Assert.Equal(mdf.MaxMapnr, kdx.MaxMapnr);
@@ -112,17 +112,6 @@ public class CaptureKernelTests
             compared++;
         }
         Assert.True(compared > 10000, $"{compared} pages compared");
-    }
-
-    private static string Rebuilt(string flattened)
-    {
-        var path = CaptureLab.TempPath(Path.GetFileName(flattened) + ".rebuilt");
-        if (!File.Exists(path))
-        {
-            var (code, output) = CaptureLab.Run("sh", "-c", $"makedumpfile -R '{path}' < '{flattened}'");
-            Assert.True(code == 0, output);
-        }
-        return path;
     }
 
     // Pages that an e820 "usable" range of the crashed (first) kernel covers only in part.

@@ -55,6 +55,18 @@ internal static class CaptureLab
             return path;
         })).Value;
 
+    /// <summary>A flattened dump rebuilt into a plain file by makedumpfile 1.7.2's -R (made once per test run).</summary>
+    public static string RebuiltByMakedumpfile(string flattened)
+    {
+        var path = TempPath(Path.GetFileName(flattened) + ".rebuilt");
+        if (!File.Exists(path))
+        {
+            var (code, output) = Run("sh", "-c", $"makedumpfile -R '{path}' < '{flattened}'");
+            Assert.True(code == 0, output);
+        }
+        return path;
+    }
+
     public static (int Code, string Output) Run(string file, params string[] args)
     {
         var r = global::Kdx.Lab.Sh.Try(file, args); // the lab's process runner: exit code, stdout, stderr

@@ -53,13 +53,7 @@ public class PageSetTests
     public void QemuElf_Level1_KeepsTheSamePagesAsQemusKdumpFile()
     {
         // QEMU's kdump-zlib is dump level 1 of the same paused guest: every RAM page, zero pages shared.
-        var qemuFlat = CaptureLab.Qemu.Dump("qemu-kdump-zlib");
-        var rebuilt = CaptureLab.TempPath("qemu-kdump-zlib.rebuilt");
-        if (!File.Exists(rebuilt))
-        {
-            var (code, output) = CaptureLab.Run("sh", "-c", $"makedumpfile -R '{rebuilt}' < '{qemuFlat}'");
-            Assert.True(code == 0, output);
-        }
+        var rebuilt = CaptureLab.RebuiltByMakedumpfile(CaptureLab.Qemu.Dump("qemu-kdump-zlib"));
         var kdxPath = CaptureLab.Kdx("qemu-elf", 1, KdumpFlags.Lzo);
         var kdx = KdumpBitmaps.Read(kdxPath);
         var qemu = KdumpBitmaps.Read(rebuilt);
